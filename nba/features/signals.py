@@ -1,0 +1,532 @@
+"""Signals: features of customers computed from their profile and events.
+
+One definition serves both paths. :class:`CustomerStates` holds the state of
+n customers as arrays; :meth:`CustomerStates.apply_events` folds in events
+(vectorised; :meth:`CustomerStates.apply` is the same code with one event)
+and :meth:`CustomerStates.signals` computes every signal for many customers
+at once. The service keeps a table of one customer, the simulator a table of
+all of them — so they cannot disagree.
+
+Windows are whole UTC days: "7d" means today and the six days before.
+Events older than 90 days leave the windowed counts but stay in lifetime
+totals. The documented list of signals is :func:`signal_definitions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from nba.catalog import STAGES, Catalog
+from nba.events import Event, EventType
+from nba.exceptions import ProfileError
+
+__all__ = [
+    "DAY",
+    "WINDOWS",
+    "NEVER_DAYS",
+    "SignalDef",
+    "signal_definitions",
+    "Signals",
+    "CustomerStates",
+    "EVENT_CODES",
+]
+
+DAY = 86_400.0
+#: Windows (days) of the windowed counts.
+WINDOWS: tuple[int, ...] = (7, 30, 90)
+_RING = 90
+#: Value of a "days since" signal when the thing never happened.
+NEVER_DAYS = 999.0
+
+EVENT_CODES: dict[EventType, int] = {t: i for i, t in enumerate(EventType)}
+_PER_CHANNEL = (EventType.SENT, EventType.OPENED, EventType.CLICKED)
+_GLOBAL = (EventType.PAGE_VIEW, EventType.CART_ADD, EventType.COMPLAINT)
+_PURCHASE = (EventType.PURCHASE, EventType.CONVERTED)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalDef:
+    """Documentation of one signal: name, meaning, window (days or None)."""
+
+    name: str
+    meaning: str
+    window: int | None = None
+
+
+def signal_definitions(channels: Sequence[str]) -> tuple[SignalDef, ...]:
+    """Every numeric signal, in the order :meth:`CustomerStates.signals` returns them.
+
+    Examples
+    --------
+    >>> [d.name for d in signal_definitions(["email"])][:3]
+    ['email_sends_1d', 'email_sends_7d', 'email_opens_7d']
+    """
+    defs: list[SignalDef] = []
+    for c in channels:
+        defs.append(SignalDef(f"{c}_sends_1d", f"messages sent on {c} today (UTC)", 1))
+        for w in WINDOWS:
+            defs += [
+                SignalDef(f"{c}_sends_{w}d", f"messages sent on {c}", w),
+                SignalDef(f"{c}_opens_{w}d", f"opens of messages on {c}", w),
+                SignalDef(f"{c}_clicks_{w}d", f"clicks in messages on {c}", w),
+            ]
+        defs += [
+            SignalDef(f"{c}_days_since_contact", f"days since the last send on {c} "
+                      f"({NEVER_DAYS:g} if never)"),
+            SignalDef(f"{c}_consent", f"1 if the customer consents to {c}, else 0"),
+        ]
+    defs += [
+        SignalDef("page_views_7d", "pages browsed", 7),
+        SignalDef("page_views_30d", "pages browsed", 30),
+        SignalDef("cart_adds_7d", "products added to the cart", 7),
+        SignalDef("complaints_90d", "complaints (spam reports)", 90),
+        SignalDef("purchases_30d", "purchases (purchase or converted events)", 30),
+        SignalDef("purchases_90d", "purchases (purchase or converted events)", 90),
+        SignalDef("revenue_90d", "sum of purchase values", 90),
+        SignalDef("purchases_total", "purchases over the customer's lifetime"),
+        SignalDef("revenue_total", "purchase value over the customer's lifetime"),
+        SignalDef("days_since_purchase", f"recency: days since the last purchase "
+                  f"({NEVER_DAYS:g} if never)"),
+        SignalDef("contacts_1d", "sends on any channel today (UTC)", 1),
+        SignalDef("contacts_7d", "sends on any channel", 7),
+        SignalDef("contacts_30d", "sends on any channel", 30),
+        SignalDef("days_since_contact", f"days since the last send on any channel "
+                  f"({NEVER_DAYS:g} if never)"),
+        SignalDef("tenure_days", "days since the customer's first event or sign-up"),
+        SignalDef("local_hour", "hour of day (0-24, fractional) in the customer's time zone"),
+        SignalDef("stage", "journey stage, index into nba.catalog.STAGES: awareness (no "
+                  "purchase, little engagement); consideration (no purchase, >= 3 page views "
+                  "or a click in 30d); purchase (no purchase, a cart add or >= 5 page views "
+                  "in 7d); onboarding (first purchase <= 30d ago); retention (bought before); "
+                  "advocacy (>= 3 purchases, last <= 90d ago); winback (last purchase > 90d "
+                  "ago)"),
+    ]
+    return tuple(defs)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The signals of n customers at one instant.
+
+    Attributes
+    ----------
+    customer_ids
+        Shape (n,), object.
+    now
+        When the signals were computed (aware UTC).
+    channels, message_ids
+        Column order of ``consent`` and ``days_since_message``.
+    values
+        Numeric signals by name, each shape (n,) float64 (see
+        :func:`signal_definitions`).
+    consent
+        Shape (n, n_channels) bool.
+    days_since_message
+        Shape (n, n_messages): days since each message was last sent
+        (``inf`` if never), for progression rules.
+    attributes
+        Profile attributes by name, each shape (n,) (object or float).
+    """
+
+    customer_ids: np.ndarray
+    now: datetime
+    channels: tuple[str, ...]
+    message_ids: tuple[str, ...]
+    values: dict[str, np.ndarray]
+    consent: np.ndarray
+    days_since_message: np.ndarray
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.customer_ids.shape[0])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """A signal or an attribute by name."""
+        if name in self.values:
+            return self.values[name]
+        return self.attributes[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.values or name in self.attributes
+
+    def take(self, rows: np.ndarray) -> Signals:
+        """The signals of a subset of customers."""
+        return replace(
+            self,
+            customer_ids=self.customer_ids[rows],
+            values={k: v[rows] for k, v in self.values.items()},
+            consent=self.consent[rows],
+            days_since_message=self.days_since_message[rows],
+            attributes={k: v[rows] for k, v in self.attributes.items()},
+        )
+
+    def row(self, i: int) -> dict[str, float | str]:
+        """One customer's numeric signals and attributes as a plain dict."""
+        out: dict[str, float | str] = {k: float(v[i]) for k, v in self.values.items()}
+        out["stage_name"] = STAGES[int(self.values["stage"][i])]
+        for k, v in self.attributes.items():
+            out[k] = v[i] if isinstance(v[i], str) else float(v[i])
+        return out
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _epoch(ts: datetime) -> float:
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.timestamp()
+
+
+class CustomerStates:
+    """The state of n customers as arrays, from which signals are computed.
+
+    Parameters
+    ----------
+    catalog
+        Gives the channels and messages (and the attribute schema).
+    customer_ids
+        The customers, in row order.
+    consent
+        Shape (n, n_channels) bool; default: channels that need consent are
+        off, the others on.
+    timezones
+        IANA time zone per customer (default UTC).
+    attributes
+        Attribute arrays by name, each shape (n,).
+    signup
+        Sign-up time (epoch seconds) per customer; default: first event.
+
+    Examples
+    --------
+    >>> from nba.catalog import Catalog
+    >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
+    ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
+    >>> st = CustomerStates(cat, ["c1"], consent=np.array([[True]]))
+    >>> now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    >>> st.apply(Event("c1", EventType.SENT, datetime(2026, 3, 1, 9, tzinfo=UTC), channel="email",
+    ...                message_id="hi"))
+    >>> sig = st.signals(now)
+    >>> float(sig["email_sends_7d"][0]), float(sig["email_days_since_contact"][0])
+    (1.0, 1.125)
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        customer_ids: Sequence[str],
+        *,
+        consent: np.ndarray | None = None,
+        timezones: Sequence[str] | None = None,
+        attributes: Mapping[str, np.ndarray] | None = None,
+        signup: np.ndarray | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.channels = catalog.channel_ids
+        self.message_ids = catalog.message_ids
+        self.customer_ids = np.asarray(list(customer_ids), dtype=object)
+        n, n_ch, n_msg = len(self.customer_ids), len(self.channels), len(self.message_ids)
+        self._row = {c: i for i, c in enumerate(self.customer_ids)}
+        if len(self._row) != n:
+            raise ProfileError("customer ids must be unique within a CustomerStates table")
+        self._chan = {c: i for i, c in enumerate(self.channels)}
+        self._msg = {m: i for i, m in enumerate(self.message_ids)}
+        # counters: per channel (sent, opened, clicked), then global ones
+        self._n_counters = 3 * n_ch + len(_GLOBAL) + 2  # + purchases, revenue
+        self.counts = np.zeros((_RING, n, self._n_counters), dtype=np.float32)
+        self.slot_day = np.full(_RING, -(10**9), dtype=np.int64)
+        self.last_contact = np.full((n, n_ch), np.nan)
+        self.last_message = np.full((n, n_msg), np.nan)
+        self.message_sends = np.zeros((n, n_msg), dtype=np.int32)
+        self.purchases_total = np.zeros(n)
+        self.revenue_total = np.zeros(n)
+        self.last_purchase = np.full(n, np.nan)
+        self.first_seen = np.full(n, np.nan) if signup is None else np.asarray(signup, float)
+        if consent is None:
+            consent = np.tile([not c.requires_consent for c in catalog.channels], (n, 1))
+        self.consent = np.array(consent, dtype=bool).reshape(n, n_ch)
+        tz = list(timezones) if timezones is not None else ["UTC"] * n
+        self.timezones: list[str] = sorted(set(tz)) or ["UTC"]
+        for name in self.timezones:
+            try:
+                _zone(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ProfileError(
+                    f"`timezone`: unknown time zone {name!r}; expected an IANA name "
+                    "such as 'Europe/Paris'"
+                ) from None
+        tz_pos = {name: i for i, name in enumerate(self.timezones)}
+        self.tz_index = np.array([tz_pos[t] for t in tz], dtype=np.int32)
+        self.attributes: dict[str, np.ndarray] = dict(attributes or {})
+        # event type -> counter column offset
+        self._type_code = np.full(len(EVENT_CODES), -1, dtype=np.int64)
+        self._per_channel = np.zeros(len(EVENT_CODES), dtype=bool)
+        for k, t in enumerate(_PER_CHANNEL):
+            self._type_code[EVENT_CODES[t]] = k
+            self._per_channel[EVENT_CODES[t]] = True
+        for k, t in enumerate(_GLOBAL):
+            self._type_code[EVENT_CODES[t]] = 3 * n_ch + k
+        self._purchase_col = 3 * n_ch + len(_GLOBAL)
+
+    def __len__(self) -> int:
+        return int(self.customer_ids.shape[0])
+
+    def row_of(self, customer_id: str) -> int:
+        """Row index of a customer (KeyError if absent)."""
+        return self._row[customer_id]
+
+    # -- updates -----------------------------------------------------------------
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state (the batch path with one event)."""
+        self.apply_events([event])
+
+    def apply_events(self, events: Sequence[Event]) -> None:
+        """Fold events into the state.
+
+        Raises
+        ------
+        ProfileError
+            If an event names an unknown customer, channel or message.
+        """
+        if not events:
+            return
+        try:
+            rows = np.array([self._row[e.customer_id] for e in events], dtype=np.int64)
+        except KeyError as exc:
+            raise ProfileError(f"event for unknown customer `{exc.args[0]}`") from None
+        chans = np.array([self._channel_index(e.channel) for e in events], dtype=np.int64)
+        msgs = np.array([self._message_index(e.message_id) for e in events], dtype=np.int64)
+        self.apply_arrays(
+            rows,
+            np.array([_epoch(e.timestamp) for e in events]),
+            np.array([EVENT_CODES[EventType(e.type)] for e in events], dtype=np.int64),
+            chans,
+            msgs,
+            np.array([float(e.value or 0.0) for e in events]),
+            consent_to=[
+                bool(e.properties.get("consent", False))
+                if e.type == EventType.CONSENT_CHANGED
+                else None
+                for e in events
+            ],
+        )
+
+    def _channel_index(self, channel: str | None) -> int:
+        if channel is None:
+            return -1
+        try:
+            return self._chan[channel]
+        except KeyError:
+            raise ProfileError(
+                f"event `channel`: unknown channel {channel!r}; expected one of "
+                f"{', '.join(self.channels)}"
+            ) from None
+
+    def _message_index(self, message_id: str | None) -> int:
+        if message_id is None:
+            return -1
+        return self._msg.get(message_id, -1)  # messages retired from the catalog are fine
+
+    def apply_arrays(
+        self,
+        rows: np.ndarray,
+        ts: np.ndarray,
+        codes: np.ndarray,
+        channels: np.ndarray,
+        messages: np.ndarray,
+        values: np.ndarray,
+        consent_to: Sequence[bool | None] | None = None,
+    ) -> None:
+        """Fold events given as arrays (the vectorised core of every update).
+
+        Parameters
+        ----------
+        rows
+            Shape (k,) customer row of each event.
+        ts
+            Shape (k,) epoch seconds.
+        codes
+            Shape (k,) :data:`EVENT_CODES` of the event types.
+        channels, messages
+            Shape (k,) channel / message index, -1 when none.
+        values
+            Shape (k,) event values (purchase amounts).
+        consent_to
+            Per event, the new consent of a ``consent_changed`` event.
+        """
+        day = np.floor(ts / DAY).astype(np.int64)
+        # advance the ring: a slot holding an older day is cleared for the new one
+        for d in np.unique(day):
+            slot = d % _RING
+            if self.slot_day[slot] < d:
+                self.counts[slot] = 0.0
+                self.slot_day[slot] = d
+        slots = day % _RING
+        in_ring = self.slot_day[slots] == day
+        col = self._type_code[codes]
+        per_ch = self._per_channel[codes]
+        has_ch = channels >= 0
+        col = np.where(per_ch, np.where(has_ch, col + 3 * np.maximum(channels, 0), -1), col)
+        counted = in_ring & (col >= 0)
+        np.add.at(self.counts, (slots[counted], rows[counted], col[counted]), 1.0)
+
+        purchase = np.isin(codes, [EVENT_CODES[t] for t in _PURCHASE])
+        if purchase.any():
+            pr, pv, pt = rows[purchase], values[purchase], ts[purchase]
+            ok = in_ring[purchase]
+            np.add.at(self.counts, (slots[purchase][ok], pr[ok], self._purchase_col), 1.0)
+            np.add.at(self.counts, (slots[purchase][ok], pr[ok], self._purchase_col + 1), pv[ok])
+            np.add.at(self.purchases_total, pr, 1.0)
+            np.add.at(self.revenue_total, pr, pv)
+            np.fmax.at(self.last_purchase, pr, pt)
+
+        sent = (codes == EVENT_CODES[EventType.SENT]) & has_ch
+        if sent.any():
+            np.fmax.at(self.last_contact, (rows[sent], channels[sent]), ts[sent])
+            sm = sent & (messages >= 0)
+            np.fmax.at(self.last_message, (rows[sm], messages[sm]), ts[sm])
+            np.add.at(self.message_sends, (rows[sm], messages[sm]), 1)
+        np.fmin.at(self.first_seen, rows, ts)
+
+        unsub = codes == EVENT_CODES[EventType.UNSUBSCRIBED]
+        change = codes == EVENT_CODES[EventType.CONSENT_CHANGED]
+        if unsub.any() or change.any():
+            for i in np.flatnonzero(unsub | change)[np.argsort(ts[unsub | change], kind="stable")]:
+                new = False if unsub[i] else bool(consent_to[i]) if consent_to else False
+                if channels[i] >= 0:
+                    self.consent[rows[i], channels[i]] = new
+                else:
+                    self.consent[rows[i], :] = new
+
+    def record_sends(self, rows: np.ndarray, channels: np.ndarray, messages: np.ndarray,
+                     when: datetime) -> None:
+        """Count chosen contacts at once (a ``sent`` event for each row).
+
+        Used by the pipeline's callers so that a contact counts against caps
+        before its delivery is reported.
+        """
+        k = len(rows)
+        self.apply_arrays(
+            np.asarray(rows, dtype=np.int64),
+            np.full(k, _epoch(when)),
+            np.full(k, EVENT_CODES[EventType.SENT], dtype=np.int64),
+            np.asarray(channels, dtype=np.int64),
+            np.asarray(messages, dtype=np.int64),
+            np.zeros(k),
+        )
+
+    # -- signals -----------------------------------------------------------------
+    def _window_sums(self, today: int, rows: np.ndarray | slice) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        for w in sorted({1, *WINDOWS}):
+            slots = np.flatnonzero((self.slot_day > today - w) & (self.slot_day <= today))
+            if slots.size == 0:
+                n = len(self.customer_ids[rows])
+                out[w] = np.zeros((n, self._n_counters))
+            else:
+                out[w] = self.counts[slots][:, rows].sum(axis=0, dtype=np.float64)
+        return out
+
+    def signals(self, now: datetime, rows: np.ndarray | None = None) -> Signals:
+        """Compute every signal at ``now`` for all customers (or ``rows``).
+
+        Parameters
+        ----------
+        now
+            The decision time (naive values are UTC).
+        rows
+            Optional index of the customers wanted.
+
+        Returns
+        -------
+        Signals
+            For ``len(rows)`` customers, in ``rows`` order.
+        """
+        sel: np.ndarray | slice = slice(None) if rows is None else np.asarray(rows)
+        t = _epoch(now)
+        today = int(np.floor(t / DAY))
+        sums = self._window_sums(today, sel)
+        n_ch = len(self.channels)
+        v: dict[str, np.ndarray] = {}
+
+        def days_since(last: np.ndarray) -> np.ndarray:
+            d = (t - last) / DAY
+            return np.where(np.isnan(d), NEVER_DAYS, np.maximum(d, 0.0))
+
+        last_contact = self.last_contact[sel]
+        consent = self.consent[sel]
+        for j, c in enumerate(self.channels):
+            v[f"{c}_sends_1d"] = sums[1][:, 3 * j]
+            for w in WINDOWS:
+                s = sums[w]
+                v[f"{c}_sends_{w}d"] = s[:, 3 * j]
+                v[f"{c}_opens_{w}d"] = s[:, 3 * j + 1]
+                v[f"{c}_clicks_{w}d"] = s[:, 3 * j + 2]
+            v[f"{c}_days_since_contact"] = days_since(last_contact[:, j])
+            v[f"{c}_consent"] = consent[:, j].astype(np.float64)
+        g = 3 * n_ch
+        v["page_views_7d"] = sums[7][:, g]
+        v["page_views_30d"] = sums[30][:, g]
+        v["cart_adds_7d"] = sums[7][:, g + 1]
+        v["complaints_90d"] = sums[90][:, g + 2]
+        p = self._purchase_col
+        v["purchases_30d"] = sums[30][:, p]
+        v["purchases_90d"] = sums[90][:, p]
+        v["revenue_90d"] = sums[90][:, p + 1]
+        v["purchases_total"] = self.purchases_total[sel].copy()
+        v["revenue_total"] = self.revenue_total[sel].copy()
+        v["days_since_purchase"] = days_since(self.last_purchase[sel])
+        sends = slice(0, 3 * n_ch, 3)
+        v["contacts_1d"] = sums[1][:, sends].sum(axis=1)
+        v["contacts_7d"] = sums[7][:, sends].sum(axis=1)
+        v["contacts_30d"] = sums[30][:, sends].sum(axis=1)
+        last_any = (np.fmax.reduce(last_contact, axis=1) if n_ch
+                    else np.full(len(consent), np.nan))
+        v["days_since_contact"] = days_since(last_any)
+        first = self.first_seen[sel]
+        v["tenure_days"] = np.where(np.isnan(first), 0.0, np.maximum((t - first) / DAY, 0.0))
+        offsets = np.array(
+            [_zone(z).utcoffset(now.replace(tzinfo=None)).total_seconds()
+             for z in self.timezones]
+        )
+        local = t + offsets[self.tz_index[sel]]
+        v["local_hour"] = (local % DAY) / 3600.0
+        clicks_30 = sums[30][:, 2:3 * n_ch:3].sum(axis=1)
+        v["stage"] = _stage(
+            v["purchases_total"], v["days_since_purchase"], v["page_views_7d"],
+            v["page_views_30d"], v["cart_adds_7d"], clicks_30,
+        )
+        msg_days = (t - self.last_message[sel]) / DAY
+        return Signals(
+            customer_ids=self.customer_ids[sel],
+            now=datetime.fromtimestamp(t, UTC),
+            channels=self.channels,
+            message_ids=self.message_ids,
+            values=v,
+            consent=consent.copy(),
+            days_since_message=np.where(np.isnan(msg_days), np.inf, msg_days),
+            attributes={k: np.asarray(a)[sel] for k, a in self.attributes.items()},
+        )
+
+
+def _stage(purchases: np.ndarray, recency: np.ndarray, pv7: np.ndarray, pv30: np.ndarray,
+           carts7: np.ndarray, clicks30: np.ndarray) -> np.ndarray:
+    s = {name: float(i) for i, name in enumerate(STAGES)}
+    never = purchases == 0
+    stage = np.full(purchases.shape, s["awareness"])
+    stage[never & ((pv30 >= 3) | (clicks30 >= 1))] = s["consideration"]
+    stage[never & ((carts7 >= 1) | (pv7 >= 5))] = s["purchase"]
+    bought = ~never
+    stage[bought] = s["retention"]
+    stage[bought & (purchases == 1) & (recency <= 30)] = s["onboarding"]
+    stage[bought & (purchases >= 3) & (recency <= 90)] = s["advocacy"]
+    stage[bought & (recency > 90)] = s["winback"]
+    return stage

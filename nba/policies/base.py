@@ -1,0 +1,313 @@
+"""The one policy interface.
+
+A policy maps a :class:`Context` (encoded features of n customers, and the
+raw signals when available) and an ``allowed`` mask to a probability
+distribution over the actions, shape (n_customers, n_actions), zero outside
+``allowed``, rows summing to 1. Sampling happens in one place — the
+pipeline — so the sampled action's probability is the logged propensity.
+
+Learning policies take :class:`LoggedBatch` es of (context, allowed, chosen
+action, propensity, reward): ``fit`` starts over, ``partial_fit`` continues.
+Constructors take keyword-only hyperparameters and only store them
+(scikit-learn habit); learned state ends in ``_``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import pickle
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+import numpy as np
+
+from nba.catalog import ActionSpace
+from nba.exceptions import PolicyError
+
+if TYPE_CHECKING:
+    from nba.features.signals import Signals
+
+__all__ = [
+    "Context",
+    "LoggedBatch",
+    "Policy",
+    "POLICY_FILE",
+    "onehot_argmax",
+    "epsilon_greedy",
+    "uniform",
+    "check_allowed",
+]
+
+POLICY_FILE = "policy.json"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a policy sees about n customers.
+
+    Attributes
+    ----------
+    X
+        Encoded features, shape (n_customers, n_features), float64.
+    actions
+        The action space (with action features, shape (n_actions, k)).
+    feature_names
+        Names of the columns of ``X``.
+    signals
+        The raw named signals, when the context comes from nba's own signal
+        code (rule policies need them); ``None`` for external logs.
+    """
+
+    X: np.ndarray
+    actions: ActionSpace
+    feature_names: tuple[str, ...] = ()
+    signals: Signals | None = None
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_actions(self) -> int:
+        """Number of actions, no-contact included."""
+        return len(self.actions)
+
+    def take(self, rows: np.ndarray) -> Context:
+        """The context of a subset of customers (index or boolean mask)."""
+        return replace(
+            self,
+            X=self.X[rows],
+            signals=None if self.signals is None else self.signals.take(rows),
+        )
+
+
+@dataclass(frozen=True)
+class LoggedBatch:
+    """Logged decisions with their rewards, the unit policies learn from.
+
+    Attributes
+    ----------
+    context
+        The customers' context at decision time.
+    allowed
+        Shape (n, n_actions) bool: what the guardrails allowed.
+    action
+        Shape (n,) int: the chosen action's index.
+    propensity
+        Shape (n,): probability the logging policy gave the chosen action.
+    reward
+        Shape (n,): the joined reward.
+    """
+
+    context: Context
+    allowed: np.ndarray
+    action: np.ndarray
+    propensity: np.ndarray
+    reward: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.action.shape[0])
+
+    def take(self, rows: np.ndarray) -> LoggedBatch:
+        """A subset of the decisions (index or boolean mask)."""
+        return LoggedBatch(
+            self.context.take(rows),
+            self.allowed[rows],
+            self.action[rows],
+            self.propensity[rows],
+            self.reward[rows],
+        )
+
+    def validate(self) -> None:
+        """Check shapes and values.
+
+        Raises
+        ------
+        PolicyError
+            Naming the field and what was expected.
+        """
+        n, a = len(self.context), self.context.n_actions
+        for name, arr in (("action", self.action), ("propensity", self.propensity),
+                          ("reward", self.reward)):
+            if arr.shape != (n,):
+                raise PolicyError(f"LoggedBatch `{name}`: expected shape ({n},), got {arr.shape}")
+        if self.allowed.shape != (n, a):
+            raise PolicyError(
+                f"LoggedBatch `allowed`: expected shape ({n}, {a}), got {self.allowed.shape}"
+            )
+        if n and (self.action.min() < 0 or self.action.max() >= a):
+            raise PolicyError(f"LoggedBatch `action`: indices must be in [0, {a}), got out of range")
+        if n and not ((self.propensity > 0) & (self.propensity <= 1)).all():
+            bad = self.propensity[~((self.propensity > 0) & (self.propensity <= 1))][0]
+            raise PolicyError(f"LoggedBatch `propensity`: expected values in (0, 1], got {bad}")
+        if n and not np.isfinite(self.reward).all():
+            raise PolicyError("LoggedBatch `reward`: expected finite values, got NaN or inf")
+
+
+class Policy(ABC):
+    """Base class of every policy.
+
+    Subclasses set ``name`` (the spec name, e.g. ``"linucb"``) and ``kind``
+    (``"baseline"``, ``"learned"``, ``"random"`` or ``"oracle"``), take
+    keyword-only hyperparameters in ``__init__`` and store them unchanged
+    under the same names.
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[str] = "learned"
+
+    # -- parameters (scikit-learn style) -----------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's hyperparameters, as stored."""
+        return {k: getattr(self, k) for k in self._param_names()}
+
+    @property
+    def spec(self) -> str:
+        """The policy spec that rebuilds this policy, e.g. ``linucb:alpha=0.5``."""
+        params = {k: v for k, v in self.get_params().items() if v is not None}
+        if not params:
+            return self.name
+        return self.name + ":" + ",".join(f"{k}={v}" for k, v in params.items())
+
+    @property
+    def version(self) -> str:
+        """Version of the learned state: the number of examples learned from."""
+        return str(getattr(self, "n_examples_", 0))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- behaviour -----------------------------------------------------------
+    @abstractmethod
+    def predict_proba(self, context: Context, allowed: np.ndarray) -> np.ndarray:
+        """Probability of each action for each customer.
+
+        Parameters
+        ----------
+        context
+            The customers' context (n customers).
+        allowed
+            Shape (n_customers, n_actions) bool; no-contact is always allowed.
+
+        Returns
+        -------
+        Shape (n_customers, n_actions): zero outside ``allowed``, rows sum to 1.
+        """
+
+    def fit(self, batch: LoggedBatch) -> Self:
+        """Forget learned state and learn from ``batch``."""
+        self.reset()
+        return self.partial_fit(batch)
+
+    def partial_fit(self, batch: LoggedBatch) -> Self:
+        """Continue learning from ``batch`` (no-op for non-learning policies)."""
+        batch.validate()
+        return self
+
+    def reset(self) -> None:
+        """Drop learned state (attributes ending in ``_``)."""
+        for k in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, k)
+
+    # -- persistence -----------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the policy to directory ``path`` (created if needed).
+
+        ``policy.json`` holds the spec name and hyperparameters; learned
+        state goes to ``state.pkl`` (subclasses with native model files, like
+        Vowpal Wabbit, override :meth:`_save_state`).
+        """
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        meta = {"name": self.name, "params": self.get_params(), "version": self.version}
+        self._save_state(out)
+        (out / POLICY_FILE).write_text(json.dumps(meta, indent=2, default=str))
+        return out
+
+    def _save_state(self, out: Path) -> None:
+        state = {k: v for k, v in vars(self).items() if k.endswith("_")}
+        with open(out / "state.pkl", "wb") as f:
+            pickle.dump(state, f)
+
+    def _load_state(self, src: Path) -> None:
+        state_file = src / "state.pkl"
+        if state_file.exists():
+            with open(state_file, "rb") as f:
+                vars(self).update(pickle.load(f))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Policy:
+        """Load a policy written by :meth:`save` (any policy class).
+
+        Raises
+        ------
+        PolicyError
+            If the directory does not hold a saved policy.
+        """
+        from nba.policies.spec import policy_class
+
+        src = Path(path)
+        try:
+            meta = json.loads((src / POLICY_FILE).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PolicyError(f"{src}: not a saved nba policy ({exc})") from None
+        klass = policy_class(meta["name"])
+        policy = klass(**meta["params"])
+        policy._load_state(src)
+        return policy
+
+
+# -- distribution helpers ------------------------------------------------------
+def check_allowed(allowed: np.ndarray, n: int, n_actions: int) -> np.ndarray:
+    """Validate an allowed mask's shape and that every row allows something."""
+    allowed = np.asarray(allowed, dtype=bool)
+    if allowed.shape != (n, n_actions):
+        raise PolicyError(f"`allowed`: expected shape ({n}, {n_actions}), got {allowed.shape}")
+    if n and not allowed.any(axis=1).all():
+        raise PolicyError("`allowed`: every customer needs at least one allowed action")
+    return allowed
+
+
+def uniform(allowed: np.ndarray) -> np.ndarray:
+    """Uniform distribution over the allowed actions of each row.
+
+    Examples
+    --------
+    >>> uniform(np.array([[True, False, True]]))
+    array([[0.5, 0. , 0.5]])
+    """
+    a = allowed.astype(float)
+    return a / a.sum(axis=1, keepdims=True)
+
+
+def onehot_argmax(scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Greedy distribution: all mass on the best allowed action (ties shared).
+
+    Examples
+    --------
+    >>> onehot_argmax(np.array([[1.0, 3.0, 3.0]]), np.array([[True, True, False]]))
+    array([[0., 1., 0.]])
+    """
+    s = np.where(allowed, scores, -np.inf)
+    best = s.max(axis=1, keepdims=True)
+    top = (s >= best) & allowed
+    return top / top.sum(axis=1, keepdims=True)
+
+
+def epsilon_greedy(scores: np.ndarray, allowed: np.ndarray, epsilon: float) -> np.ndarray:
+    """(1 - ε) on the greedy action(s), ε spread uniformly over the allowed.
+
+    Examples
+    --------
+    >>> epsilon_greedy(np.array([[0.0, 1.0]]), np.ones((1, 2), bool), 0.2)
+    array([[0.1, 0.9]])
+    """
+    return (1.0 - epsilon) * onehot_argmax(scores, allowed) + epsilon * uniform(allowed)

@@ -1,0 +1,143 @@
+"""The rule-only baseline: the marketer's journey rules as a deterministic policy.
+
+A rules file (YAML) lists, per journey stage, the messages to send in order
+of preference, and how to pick the channel::
+
+    journey:
+      awareness: [welcome, brand_story]
+      purchase: [cart_reminder, first_order_offer]
+    channel:
+      choose: most_engaged          # or: first_allowed
+      preference: [email, push, in_app, web, sms]
+
+For each customer the policy takes the first message of their stage that has
+an allowed action, on the channel they engage with most (clicks count three
+times opens over 90 days, per send), ties broken by ``preference``; with
+nothing allowed it sends nothing. Stages missing from ``journey`` default to
+every catalog message serving that stage, in catalog order — so the policy
+works with no file at all. The distribution is one-hot.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from nba.catalog import STAGES, ActionSpace
+from nba.config import load_document, validate
+from nba.exceptions import ConfigError, PolicyError
+from nba.policies.base import Context, Policy, check_allowed, onehot_argmax
+
+__all__ = ["RulePolicy", "JourneyRules"]
+
+
+class _ChannelChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    choose: Literal["most_engaged", "first_allowed"] = "most_engaged"
+    preference: tuple[str, ...] = ()
+
+
+class JourneyRules(BaseModel):
+    """A validated rules file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    journey: dict[Literal[STAGES], tuple[str, ...]] = Field(default_factory=dict)  # type: ignore[valid-type]
+    channel: _ChannelChoice = _ChannelChoice()
+
+
+class RulePolicy(Policy):
+    """The marketer's rules (see the module docstring).
+
+    Parameters
+    ----------
+    rules
+        Path of a rules YAML file, or the parsed document; ``None`` uses the
+        catalog's stage lists and the most engaged channel.
+
+    Examples
+    --------
+    >>> RulePolicy().kind
+    'baseline'
+    """
+
+    name = "rules"
+    kind = "baseline"
+
+    def __init__(self, *, rules: str | dict[str, Any] | None = None) -> None:
+        self.rules = rules
+
+    @cached_property
+    def config(self) -> JourneyRules:
+        """The validated rules."""
+        if self.rules is None:
+            return JourneyRules()
+        if isinstance(self.rules, dict):
+            return validate(JourneyRules, self.rules, "<rules>", ConfigError)
+        data = load_document(Path(self.rules))
+        return validate(JourneyRules, data, str(self.rules), ConfigError)
+
+    def _priority(self, space: ActionSpace) -> np.ndarray:
+        """Shape (n_stages, n_actions): message rank score per stage, 0 = not for it."""
+        stage_cols = [space.feature_names.index(f"stage={s}") for s in STAGES]
+        msg_col = {n.removeprefix("message="): k for k, n in enumerate(space.feature_names)
+                   if n.startswith("message=")}
+        prio = np.zeros((len(STAGES), len(space)))
+        for si, stage in enumerate(STAGES):
+            listed = self.config.journey.get(stage)
+            if listed is None:  # catalog order of the messages serving this stage
+                serving = space.features[:, stage_cols[si]] > 0
+                order = list(dict.fromkeys(a.message_id for a, s in zip(space.actions, serving,
+                                                                        strict=True) if s))
+            else:
+                for m in listed:
+                    if m not in msg_col:
+                        raise ConfigError(
+                            f"{self.rules}, journey `{stage}`: unknown message `{m}`; expected "
+                            f"one of {', '.join(sorted(msg_col))}"
+                        )
+                order = list(listed)
+            for rank, m in enumerate(order):
+                prio[si, space.features[:, msg_col[m]] > 0] = len(order) - rank
+        return prio
+
+    def predict_proba(self, context: Context, allowed: np.ndarray) -> np.ndarray:
+        """One-hot on the rule's choice among the allowed actions (see module doc)."""
+        n = len(context)
+        allowed = check_allowed(allowed, n, context.n_actions)
+        sig = context.signals
+        if sig is None:
+            raise PolicyError(
+                "the `rules` policy needs nba's own signals (journey stage, channel "
+                "engagement); it cannot run on external logs without them"
+            )
+        space = context.actions
+        cache = getattr(self, "_cache", None)
+        if cache is None or cache[0] is not space:
+            self._cache = cache = (space, self._priority(space))
+        prio = cache[1]
+        channels = sig.channels
+        pref = list(self.config.channel.preference) + [c for c in channels
+                                                        if c not in self.config.channel.preference]
+        tiebreak = np.array([(len(pref) - pref.index(c)) / (len(pref) + 1.0) for c in channels])
+        if self.config.channel.choose == "most_engaged":
+            eng = np.column_stack([
+                (sig[f"{c}_opens_90d"] + 3.0 * sig[f"{c}_clicks_90d"])
+                / (1.0 + sig[f"{c}_sends_90d"]) for c in channels
+            ]) if channels else np.zeros((n, 0))
+        else:
+            eng = np.zeros((n, len(channels)))
+        # engagement (bounded) dominates the tie-break, message rank dominates both
+        chan_score = 10.0 * eng / (1.0 + eng) + tiebreak[None, :]
+        ci = space.channel_index
+        stage = sig["stage"].astype(np.int64)
+        p = prio[stage]
+        score = np.where(p > 0, 100.0 * p, -np.inf)
+        has_chan = ci >= 0
+        score[:, has_chan] += chan_score[:, ci[has_chan]]
+        score[:, 0] = 0.0  # no-contact: chosen only when no rule action is allowed
+        candidates = allowed & np.isfinite(score)
+        return onehot_argmax(score, candidates)

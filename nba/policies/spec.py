@@ -1,0 +1,125 @@
+"""Policy specs: ``NAME`` or ``NAME:key=value,...``, or a saved policy directory.
+
+Examples
+--------
+>>> parse_spec("linucb:alpha=0.5,ridge=1")
+('linucb', {'alpha': 0.5, 'ridge': 1})
+>>> make_policy("random").name
+'random'
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from nba.exceptions import PolicySpecError
+from nba.policies.base import POLICY_FILE, Policy
+
+__all__ = ["POLICIES", "parse_spec", "make_policy", "policy_class"]
+
+#: spec name -> "module:Class"; imported lazily so that e.g. Vowpal Wabbit
+#: loads only when a VW policy is asked for.
+POLICIES: dict[str, str] = {
+    "rules": "nba.policies.rules:RulePolicy",
+    "random": "nba.policies.random:RandomPolicy",
+    "constant": "nba.policies.random:ConstantPolicy",
+    "vw": "nba.policies.vw:VWPolicy",
+    "linucb": "nba.policies.linear:LinUCB",
+    "lints": "nba.policies.linear:LinearTS",
+    "reward-model": "nba.policies.reward_model:RewardModelPolicy",
+}
+
+
+def policy_class(name: str) -> type[Policy]:
+    """The class registered under a spec name.
+
+    Raises
+    ------
+    PolicySpecError
+        If the name is unknown.
+    """
+    try:
+        target = POLICIES[name]
+    except KeyError:
+        raise PolicySpecError(
+            f"unknown policy `{name}`; expected one of {', '.join(POLICIES)} "
+            "or the directory of a saved policy"
+        ) from None
+    module, _, cls = target.partition(":")
+    klass: type[Policy] = getattr(importlib.import_module(module), cls)
+    return klass
+
+
+def _coerce(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split a spec into its name and typed keyword arguments.
+
+    Raises
+    ------
+    PolicySpecError
+        If a parameter is not of the form ``key=value``.
+    """
+    name, _, rest = spec.strip().partition(":")
+    params: dict[str, Any] = {}
+    if rest:
+        for part in rest.split(","):
+            key, eq, value = part.partition("=")
+            if not eq or not key.strip():
+                raise PolicySpecError(
+                    f"policy spec `{spec}`: parameter `{part}` is not of the form key=value"
+                )
+            params[key.strip()] = _coerce(value.strip())
+    return name.strip(), params
+
+
+def make_policy(spec: str, **defaults: Any) -> Policy:
+    """Build a policy from a spec, or load it from a saved directory.
+
+    Parameters
+    ----------
+    spec
+        ``NAME``, ``NAME:key=value,...`` or the path of a directory written
+        by :meth:`Policy.save` / ``nba train --out``.
+    **defaults
+        Keyword arguments used when the spec does not set them and the
+        policy accepts them (e.g. ``random_state``, ``rules``).
+
+    Raises
+    ------
+    PolicySpecError
+        If the name or a parameter is unknown.
+    """
+    path = Path(spec)
+    if (path / POLICY_FILE).is_file():
+        return Policy.load(path)
+    name, params = parse_spec(spec)
+    klass = policy_class(name)
+    accepted = klass._param_names()
+    for key in params:
+        if key not in accepted:
+            raise PolicySpecError(
+                f"policy spec `{spec}`: unknown parameter `{key}` for `{name}`; "
+                f"expected one of {', '.join(accepted) or '(none)'}"
+            )
+    for key, value in defaults.items():
+        if key in accepted and key not in params:
+            params[key] = value
+    try:
+        return klass(**params)
+    except (TypeError, ValueError) as exc:
+        raise PolicySpecError(f"policy spec `{spec}`: {exc}") from None
