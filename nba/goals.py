@@ -1,0 +1,209 @@
+"""The marketer's goal: what success is worth, and the reward of a decision.
+
+A goal file (YAML)::
+
+    weights:                  # per event type: a number, "value" (the event's
+      purchase: value         # value), or {per_value: x, constant: y}
+      clicked: 0.05
+      unsubscribed: -3
+      complaint: -5
+    channel_costs: catalog    # subtract each send's cost: "catalog", none, or {channel: cost}
+    attribution_window_days: 7
+
+The reward of a decision is the sum of the weights of the events attributed
+to it within its attribution window, minus the cost of its send. An event
+is attributed to the decision it names (``decision_id``); an event that
+names none goes to the customer's latest contact decision before it, within
+the window (last touch). A decision whose window closes with no event gets
+reward 0 (minus its send cost). Events after the window are *late*: kept,
+not rewarded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from nba.catalog import Catalog
+from nba.config import load_document, validate
+from nba.events import EventType
+from nba.exceptions import ConfigError
+
+__all__ = ["Goal", "GoalSpec", "EventWeight", "load_goal", "parse_goal", "attribute_events"]
+
+
+class EventWeight(BaseModel):
+    """``per_value * event.value + constant``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    per_value: float = 0.0
+    constant: float = 0.0
+
+
+class GoalSpec(BaseModel):
+    """A validated goal file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    weights: dict[EventType, float | Literal["value"] | EventWeight] = Field(min_length=1)
+    channel_costs: Literal["catalog", "none"] | dict[str, float] = "catalog"
+    attribution_window_days: float = Field(default=7.0, gt=0)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A goal bound to a catalog: event weights and send costs as arrays.
+
+    Examples
+    --------
+    >>> cat = Catalog.from_dict({"channels": [{"id": "email", "cost": 0.01,
+    ...                                        "content_types": ["plain"]}],
+    ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
+    >>> g = parse_goal({"weights": {"purchase": "value", "clicked": 0.05}}, cat)
+    >>> g.event_reward(EventType.PURCHASE, 20.0), g.event_reward(EventType.CLICKED, 0.0)
+    (20.0, 0.05)
+    >>> g.action_cost.tolist()   # no-contact, hi@email
+    [0.0, 0.01]
+    """
+
+    spec: GoalSpec
+    catalog: Catalog
+    per_value: np.ndarray  # (n_event_types,) indexed by EVENT_CODES
+    constant: np.ndarray  # (n_event_types,)
+    action_cost: np.ndarray  # (n_actions,)
+
+    @property
+    def window_seconds(self) -> float:
+        """The attribution window in seconds."""
+        return self.spec.attribution_window_days * 86_400.0
+
+    def event_reward(self, event_type: EventType | str, value: float = 0.0) -> float:
+        """Reward contributed by one event."""
+        from nba.features.signals import EVENT_CODES
+
+        k = EVENT_CODES[EventType(event_type)]
+        return float(self.per_value[k] * value + self.constant[k])
+
+    def event_rewards(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`event_reward`: codes are ``EVENT_CODES`` values."""
+        return self.per_value[codes] * values + self.constant[codes]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The goal document."""
+        return self.spec.model_dump(mode="json")
+
+
+def parse_goal(data: Any, catalog: Catalog, source: str = "<goal>") -> Goal:
+    """Validate a goal document against a catalog.
+
+    Raises
+    ------
+    ConfigError
+        Naming the source and field.
+    """
+    from nba.features.signals import EVENT_CODES
+
+    spec = validate(GoalSpec, data, source, ConfigError)
+    per_value = np.zeros(len(EVENT_CODES))
+    constant = np.zeros(len(EVENT_CODES))
+    for etype, w in spec.weights.items():
+        k = EVENT_CODES[etype]
+        if w == "value":
+            per_value[k] = 1.0
+        elif isinstance(w, EventWeight):
+            per_value[k], constant[k] = w.per_value, w.constant
+        else:
+            constant[k] = float(w)
+    if spec.channel_costs == "catalog":
+        ch_cost = {c.id: c.cost for c in catalog.channels}
+    elif spec.channel_costs == "none":
+        ch_cost = {}
+    else:
+        for ch in spec.channel_costs:
+            if ch not in catalog.channel_ids:
+                raise ConfigError(
+                    f"{source}, `channel_costs`: unknown channel `{ch}`; expected one of "
+                    f"{', '.join(catalog.channel_ids)}"
+                )
+        ch_cost = dict(spec.channel_costs)
+    cost = np.array([0.0 if a.channel is None else ch_cost.get(a.channel, 0.0)
+                     for a in catalog.actions.actions])
+    return Goal(spec, catalog, per_value, constant, cost)
+
+
+def load_goal(path: str | Path, catalog: Catalog) -> Goal:
+    """Load and validate a goal file.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or invalid.
+    """
+    return parse_goal(load_document(path), catalog, str(path))
+
+
+def attribute_events(
+    decision_customer: np.ndarray,
+    decision_time: np.ndarray,
+    decision_is_contact: np.ndarray,
+    event_customer: np.ndarray,
+    event_time: np.ndarray,
+    event_decision: np.ndarray,
+    window_seconds: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which decision each event belongs to (vectorised reward join).
+
+    Parameters
+    ----------
+    decision_customer, decision_time, decision_is_contact
+        Shape (n_decisions,): customer code (int), epoch seconds, whether
+        the decision was a contact.
+    event_customer, event_time
+        Shape (n_events,): customer code, epoch seconds.
+    event_decision
+        Shape (n_events,): index of the decision the event names, -1 if none.
+    window_seconds
+        The attribution window.
+
+    Returns
+    -------
+    (decision, late)
+        Shape (n_events,) each: the attributed decision index (-1: none)
+        and whether the event came after its decision's window.
+
+    Examples
+    --------
+    >>> d, late = attribute_events(np.array([0, 0]), np.array([0.0, 100.0]),
+    ...     np.array([True, True]), np.array([0, 0, 1]), np.array([50.0, 150.0, 10.0]),
+    ...     np.array([-1, 0, -1]), 1000.0)
+    >>> d.tolist(), late.tolist()
+    ([0, 0, -1], [False, False, False])
+    """
+    n_ev = event_customer.shape[0]
+    out = np.asarray(event_decision, dtype=np.int64).copy()
+    # last touch for events that name no decision: latest contact before the event
+    free = np.flatnonzero(out < 0)
+    contacts = np.flatnonzero(decision_is_contact)
+    if free.size and contacts.size:
+        t0 = min(decision_time.min(), event_time.min())
+
+        def key(cust: np.ndarray, t: np.ndarray) -> np.ndarray:
+            # customer in the high bits, whole seconds since t0 in the low 34 bits
+            return (cust.astype(np.int64) << 34) + np.floor(t - t0).astype(np.int64)
+
+        dkey = key(decision_customer[contacts], decision_time[contacts])
+        order = np.argsort(dkey, kind="stable")
+        sorted_keys, sorted_idx = dkey[order], contacts[order]
+        pos = np.searchsorted(sorted_keys, key(event_customer[free], event_time[free]),
+                              side="right") - 1
+        cand = sorted_idx[np.maximum(pos, 0)]
+        ok = (pos >= 0) & (decision_customer[cand] == event_customer[free])
+        ok &= event_time[free] - decision_time[cand] <= window_seconds
+        out[free] = np.where(ok, cand, -1)
+    late = np.zeros(n_ev, dtype=bool)
+    named = out >= 0
+    late[named] = event_time[named] - decision_time[out[named]] > window_seconds
+    return out, late
