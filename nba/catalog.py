@@ -156,8 +156,10 @@ class Action:
 
     @property
     def id(self) -> str:
-        """Stable string id: ``message@channel`` or ``no_contact``."""
-        return "no_contact" if self.message_id is None else f"{self.message_id}@{self.channel}"
+        """Stable id: ``message@channel``, ``no_contact``, or a bare label (external logs)."""
+        if self.message_id is None:
+            return "no_contact"
+        return self.message_id if self.channel is None else f"{self.message_id}@{self.channel}"
 
 
 NO_CONTACT = Action(None, None)
