@@ -140,10 +140,10 @@ def validate(
     >>> from pydantic import BaseModel
     >>> class M(BaseModel):
     ...     n: int
-    >>> validate(M, {"n": "x"}, "f.yaml")
+    >>> validate(M, {"n": "x"}, "f.yaml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nba.exceptions.ConfigError: f.yaml, `n`: Input should be a valid integer, unable to parse string as an integer, got 'x'
+    nba.exceptions.ConfigError: f.yaml, `n`: Input should be a valid integer, ..., got 'x'
     """
     if data is None:
         data = {}

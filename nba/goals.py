@@ -129,8 +129,9 @@ def parse_goal(data: Any, catalog: Catalog, source: str = "<goal>") -> Goal:
                     f"{', '.join(catalog.channel_ids)}"
                 )
         ch_cost = dict(spec.channel_costs)
-    cost = np.array([0.0 if a.channel is None else ch_cost.get(a.channel, 0.0)
-                     for a in catalog.actions.actions])
+    cost = np.array(
+        [0.0 if a.channel is None else ch_cost.get(a.channel, 0.0) for a in catalog.actions.actions]
+    )
     return Goal(spec, catalog, per_value, constant, cost)
 
 
@@ -197,8 +198,10 @@ def attribute_events(
         dkey = key(decision_customer[contacts], decision_time[contacts])
         order = np.argsort(dkey, kind="stable")
         sorted_keys, sorted_idx = dkey[order], contacts[order]
-        pos = np.searchsorted(sorted_keys, key(event_customer[free], event_time[free]),
-                              side="right") - 1
+        pos = (
+            np.searchsorted(sorted_keys, key(event_customer[free], event_time[free]), side="right")
+            - 1
+        )
         cand = sorted_idx[np.maximum(pos, 0)]
         ok = (pos >= 0) & (decision_customer[cand] == event_customer[free])
         ok &= event_time[free] - decision_time[cand] <= window_seconds

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 
 import numpy as np
@@ -194,9 +194,11 @@ class Decider:
         """
         context = self.encoder.encode(signals)
         budgets: tuple[Budget, ...] = self.guardrails.spec.budgets
-        left = dict(budget_left) if budget_left is not None else {
-            b.channel: float(b.max_per_day) for b in budgets
-        }
+        left = (
+            dict(budget_left)
+            if budget_left is not None
+            else {b.channel: float(b.max_per_day) for b in budgets}
+        )
         verdict = self.guardrails.evaluate(signals, left)
         allowed, reason = verdict.allowed.copy(), verdict.reason.copy()
         probs = self.policy.predict_proba(context, allowed)
@@ -220,21 +222,33 @@ class Decider:
             policy_version=self.policy.version,
         )
 
-    def _allocate_budgets(self, context: Context, allowed: np.ndarray, reason: np.ndarray,
-                          probs: np.ndarray, action: np.ndarray, left: dict[str, float]) -> None:
+    def _allocate_budgets(
+        self,
+        context: Context,
+        allowed: np.ndarray,
+        reason: np.ndarray,
+        probs: np.ndarray,
+        action: np.ndarray,
+        left: dict[str, float],
+    ) -> None:
         """Rows past a channel's budget are decided again without it (in place)."""
         ci = self.catalog.actions.channel_index
         chan_ids = self.catalog.channel_ids
-        code = {b.channel: self.guardrails.rule_names.index(b.name)
-                for b in self.guardrails.spec.budgets}
+        code = {
+            b.channel: self.guardrails.rule_names.index(b.name)
+            for b in self.guardrails.spec.budgets
+        }
         pending = np.arange(len(action))
         while pending.size:
             over: list[np.ndarray] = []
             for channel in code:
                 j = chan_ids.index(channel)
                 on = pending[ci[action[pending]] == j]
-                keep = int(max(left.get(channel, np.inf), 0)) if np.isfinite(
-                    left.get(channel, np.inf)) else on.size
+                keep = (
+                    int(max(left.get(channel, np.inf), 0))
+                    if np.isfinite(left.get(channel, np.inf))
+                    else on.size
+                )
                 left[channel] = left.get(channel, np.inf) - min(keep, on.size)
                 over.append(on[keep:])
             pending = np.sort(np.concatenate(over)) if over else np.array([], dtype=int)

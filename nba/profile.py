@@ -135,10 +135,7 @@ def states_from_profiles(
                     f"`{ch}`; expected one of {', '.join(channels)}"
                 )
     consent = np.array(
-        [
-            [p.consent.get(c.id, not c.requires_consent) for c in catalog.channels]
-            for p in profiles
-        ],
+        [[p.consent.get(c.id, not c.requires_consent) for c in catalog.channels] for p in profiles],
         dtype=bool,
     ).reshape(len(profiles), len(channels))
     attributes: dict[str, np.ndarray] = {}

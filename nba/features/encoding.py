@@ -57,8 +57,13 @@ class Encoder:
         """Column names of the encoded context."""
         names = ["bias"]
         for c in self.catalog.channel_ids:
-            names += [f"log_{c}_sends_30d", f"log_{c}_opens_30d", f"log_{c}_clicks_30d",
-                      f"log_{c}_days_since_contact", f"{c}_consent"]
+            names += [
+                f"log_{c}_sends_30d",
+                f"log_{c}_opens_30d",
+                f"log_{c}_clicks_30d",
+                f"log_{c}_days_since_contact",
+                f"{c}_consent",
+            ]
         names += [f"log_{g}" for g in _GLOBAL_LOG]
         names += [f"stage={s}" for s in STAGES]
         names += ["hour_sin", "hour_cos"]
@@ -81,9 +86,13 @@ class Encoder:
         cols: list[np.ndarray] = [np.ones(n)]
         v = signals.values
         for c in self.catalog.channel_ids:
-            cols += [np.log1p(v[f"{c}_sends_30d"]), np.log1p(v[f"{c}_opens_30d"]),
-                     np.log1p(v[f"{c}_clicks_30d"]), np.log1p(v[f"{c}_days_since_contact"]),
-                     v[f"{c}_consent"]]
+            cols += [
+                np.log1p(v[f"{c}_sends_30d"]),
+                np.log1p(v[f"{c}_opens_30d"]),
+                np.log1p(v[f"{c}_clicks_30d"]),
+                np.log1p(v[f"{c}_days_since_contact"]),
+                v[f"{c}_consent"],
+            ]
         cols += [np.log1p(np.maximum(v[g], 0.0)) for g in _GLOBAL_LOG]
         stage = v["stage"].astype(np.int64)
         cols += [(stage == i).astype(np.float64) for i in range(len(STAGES))]
@@ -97,5 +106,6 @@ class Encoder:
                 for value in spec.values:
                     cols.append(np.zeros(n) if raw is None else (raw == value).astype(np.float64))
         X = np.column_stack(cols) if n else np.zeros((0, len(self.feature_names)))
-        return Context(X=X, actions=self.catalog.actions, feature_names=self.feature_names,
-                       signals=signals)
+        return Context(
+            X=X, actions=self.catalog.actions, feature_names=self.feature_names, signals=signals
+        )

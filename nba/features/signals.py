@@ -77,8 +77,10 @@ def signal_definitions(channels: Sequence[str]) -> tuple[SignalDef, ...]:
                 SignalDef(f"{c}_clicks_{w}d", f"clicks in messages on {c}", w),
             ]
         defs += [
-            SignalDef(f"{c}_days_since_contact", f"days since the last send on {c} "
-                      f"({NEVER_DAYS:g} if never)"),
+            SignalDef(
+                f"{c}_days_since_contact",
+                f"days since the last send on {c} ({NEVER_DAYS:g} if never)",
+            ),
             SignalDef(f"{c}_consent", f"1 if the customer consents to {c}, else 0"),
         ]
     defs += [
@@ -91,21 +93,28 @@ def signal_definitions(channels: Sequence[str]) -> tuple[SignalDef, ...]:
         SignalDef("revenue_90d", "sum of purchase values", 90),
         SignalDef("purchases_total", "purchases over the customer's lifetime"),
         SignalDef("revenue_total", "purchase value over the customer's lifetime"),
-        SignalDef("days_since_purchase", f"recency: days since the last purchase "
-                  f"({NEVER_DAYS:g} if never)"),
+        SignalDef(
+            "days_since_purchase",
+            f"recency: days since the last purchase ({NEVER_DAYS:g} if never)",
+        ),
         SignalDef("contacts_1d", "sends on any channel today (UTC)", 1),
         SignalDef("contacts_7d", "sends on any channel", 7),
         SignalDef("contacts_30d", "sends on any channel", 30),
-        SignalDef("days_since_contact", f"days since the last send on any channel "
-                  f"({NEVER_DAYS:g} if never)"),
+        SignalDef(
+            "days_since_contact",
+            f"days since the last send on any channel ({NEVER_DAYS:g} if never)",
+        ),
         SignalDef("tenure_days", "days since the customer's first event or sign-up"),
         SignalDef("local_hour", "hour of day (0-24, fractional) in the customer's time zone"),
-        SignalDef("stage", "journey stage, index into nba.catalog.STAGES: awareness (no "
-                  "purchase, little engagement); consideration (no purchase, >= 3 page views "
-                  "or a click in 30d); purchase (no purchase, a cart add or >= 5 page views "
-                  "in 7d); onboarding (first purchase <= 30d ago); retention (bought before); "
-                  "advocacy (>= 3 purchases, last <= 90d ago); winback (last purchase > 90d "
-                  "ago)"),
+        SignalDef(
+            "stage",
+            "journey stage, index into nba.catalog.STAGES: awareness (no "
+            "purchase, little engagement); consideration (no purchase, >= 3 page views "
+            "or a click in 30d); purchase (no purchase, a cart add or >= 5 page views "
+            "in 7d); onboarding (first purchase <= 30d ago); retention (bought before); "
+            "advocacy (>= 3 purchases, last <= 90d ago); winback (last purchase > 90d "
+            "ago)",
+        ),
     ]
     return tuple(defs)
 
@@ -406,8 +415,9 @@ class CustomerStates:
                 else:
                     self.consent[rows[i], :] = new
 
-    def record_sends(self, rows: np.ndarray, channels: np.ndarray, messages: np.ndarray,
-                     when: datetime) -> None:
+    def record_sends(
+        self, rows: np.ndarray, channels: np.ndarray, messages: np.ndarray, when: datetime
+    ) -> None:
         """Count chosen contacts at once (a ``sent`` event for each row).
 
         Used by the pipeline's callers so that a contact counts against caps
@@ -488,21 +498,23 @@ class CustomerStates:
         v["contacts_1d"] = sums[1][:, sends].sum(axis=1)
         v["contacts_7d"] = sums[7][:, sends].sum(axis=1)
         v["contacts_30d"] = sums[30][:, sends].sum(axis=1)
-        last_any = (np.fmax.reduce(last_contact, axis=1) if n_ch
-                    else np.full(len(consent), np.nan))
+        last_any = np.fmax.reduce(last_contact, axis=1) if n_ch else np.full(len(consent), np.nan)
         v["days_since_contact"] = days_since(last_any)
         first = self.first_seen[sel]
         v["tenure_days"] = np.where(np.isnan(first), 0.0, np.maximum((t - first) / DAY, 0.0))
         offsets = np.array(
-            [_zone(z).utcoffset(now.replace(tzinfo=None)).total_seconds()
-             for z in self.timezones]
+            [_zone(z).utcoffset(now.replace(tzinfo=None)).total_seconds() for z in self.timezones]
         )
         local = t + offsets[self.tz_index[sel]]
         v["local_hour"] = (local % DAY) / 3600.0
-        clicks_30 = sums[30][:, 2:3 * n_ch:3].sum(axis=1)
+        clicks_30 = sums[30][:, 2 : 3 * n_ch : 3].sum(axis=1)
         v["stage"] = _stage(
-            v["purchases_total"], v["days_since_purchase"], v["page_views_7d"],
-            v["page_views_30d"], v["cart_adds_7d"], clicks_30,
+            v["purchases_total"],
+            v["days_since_purchase"],
+            v["page_views_7d"],
+            v["page_views_30d"],
+            v["cart_adds_7d"],
+            clicks_30,
         )
         msg_days = (t - self.last_message[sel]) / DAY
         return Signals(
@@ -517,8 +529,14 @@ class CustomerStates:
         )
 
 
-def _stage(purchases: np.ndarray, recency: np.ndarray, pv7: np.ndarray, pv30: np.ndarray,
-           carts7: np.ndarray, clicks30: np.ndarray) -> np.ndarray:
+def _stage(
+    purchases: np.ndarray,
+    recency: np.ndarray,
+    pv7: np.ndarray,
+    pv30: np.ndarray,
+    carts7: np.ndarray,
+    clicks30: np.ndarray,
+) -> np.ndarray:
     s = {name: float(i) for i, name in enumerate(STAGES)}
     never = purchases == 0
     stage = np.full(purchases.shape, s["awareness"])

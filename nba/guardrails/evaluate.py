@@ -41,8 +41,8 @@ def holdout_draw(customer_ids: np.ndarray, salt: str) -> np.ndarray:
     key = salt.encode()
     return np.array(
         [
-            int.from_bytes(hashlib.blake2b(str(c).encode(), digest_size=8, key=key).digest(),
-                           "big") / 2.0**64
+            int.from_bytes(hashlib.blake2b(str(c).encode(), digest_size=8, key=key).digest(), "big")
+            / 2.0**64
             for c in customer_ids
         ]
     )
@@ -74,8 +74,9 @@ class GuardrailResult:
         """The removed actions of customer ``i``, each with its rule."""
         acts = catalog.actions.actions
         return tuple(
-            Suppression(acts[a].message_id or "", acts[a].channel or "",
-                        self.rule_names[self.reason[i, a]])
+            Suppression(
+                acts[a].message_id or "", acts[a].channel or "", self.rule_names[self.reason[i, a]]
+            )
             for a in np.flatnonzero(self.reason[i] >= 0)
         )
 
@@ -88,8 +89,9 @@ _OPS: dict[str, Callable[[np.ndarray, object], np.ndarray]] = {
     ">": lambda x, v: x > v,
     ">=": lambda x, v: x >= v,
     "in": lambda x, v: np.isin(x, np.asarray(v, dtype=x.dtype if x.dtype != object else object)),
-    "not_in": lambda x, v: ~np.isin(x, np.asarray(v, dtype=x.dtype if x.dtype != object
-                                                  else object)),
+    "not_in": lambda x, v: (
+        ~np.isin(x, np.asarray(v, dtype=x.dtype if x.dtype != object else object))
+    ),
 }
 
 
@@ -97,8 +99,11 @@ def _condition(cond: Condition, signals: Signals) -> np.ndarray:
     x = signals[cond.field]
     value: object = cond.value
     if cond.field == "stage":
-        value = ([float(STAGES.index(str(v))) for v in cond.value]
-                 if isinstance(cond.value, list) else float(STAGES.index(str(cond.value))))
+        value = (
+            [float(STAGES.index(str(v))) for v in cond.value]
+            if isinstance(cond.value, list)
+            else float(STAGES.index(str(cond.value)))
+        )
     if x.dtype == object and not isinstance(value, list):
         value = str(value) if not isinstance(value, bool) else value
     with np.errstate(invalid="ignore"):
@@ -154,8 +159,9 @@ class Guardrails:
                 if rule.channel is not None:
                     mask &= chan_of == rule.channel
                 if rule.content_type is not None:
-                    mask &= np.array([m >= 0 and cat.messages[m].content_type == rule.content_type
-                                      for m in mi])
+                    mask &= np.array(
+                        [m >= 0 and cat.messages[m].content_type == rule.content_type for m in mi]
+                    )
                 if rule.topic is not None:
                     mask &= np.array([m >= 0 and rule.topic in cat.messages[m].topics for m in mi])
             elif isinstance(rule, EligibilityRule):
@@ -183,8 +189,9 @@ class Guardrails:
         ci = self.catalog.actions.channel_index
         return np.where(needs[ci], ci, -1)
 
-    def _violations(self, rule: object, signals: Signals,
-                    budget_left: Mapping[str, float]) -> np.ndarray:
+    def _violations(
+        self, rule: object, signals: Signals, budget_left: Mapping[str, float]
+    ) -> np.ndarray:
         """Per customer, whether the rule forbids its in-scope actions: shape (n,)."""
         n = len(signals)
         v = signals.values
@@ -211,8 +218,11 @@ class Guardrails:
                 count = v[f"{rule.channel}_sends_{rule.window_days}d"]
             return np.asarray(count >= rule.max)
         if isinstance(rule, MinGap):
-            key = "days_since_contact" if rule.channel is None else \
-                f"{rule.channel}_days_since_contact"
+            key = (
+                "days_since_contact"
+                if rule.channel is None
+                else f"{rule.channel}_days_since_contact"
+            )
             return np.asarray(v[key] * 24.0 < rule.hours)
         if isinstance(rule, QuietHours):
             h = v["local_hour"]
@@ -222,8 +232,9 @@ class Guardrails:
         # Budget: the caller says how many sends are left today
         return np.full(n, budget_left.get(rule.channel, np.inf) <= 0)  # type: ignore[attr-defined]
 
-    def evaluate(self, signals: Signals,
-                 budget_left: Mapping[str, float] | None = None) -> GuardrailResult:
+    def evaluate(
+        self, signals: Signals, budget_left: Mapping[str, float] | None = None
+    ) -> GuardrailResult:
         """Allowed actions for n customers, and why the others were removed.
 
         Parameters
@@ -241,9 +252,11 @@ class Guardrails:
         n, n_act = len(signals), len(self.catalog.actions)
         allowed = np.ones((n, n_act), dtype=bool)
         reason = np.full((n, n_act), -1, dtype=np.int16)
-        left = dict(budget_left) if budget_left is not None else {
-            b.channel: float(b.max_per_day) for b in self.spec.budgets
-        }
+        left = (
+            dict(budget_left)
+            if budget_left is not None
+            else {b.channel: float(b.max_per_day) for b in self.spec.budgets}
+        )
 
         def remove(code: int, removed: np.ndarray) -> None:
             hit = removed & allowed
@@ -252,8 +265,9 @@ class Guardrails:
 
         holdout = np.zeros(n, dtype=bool)
         if self.spec.holdout is not None and self.spec.holdout.share > 0:
-            holdout = holdout_draw(signals.customer_ids, self.spec.holdout.salt) < \
-                self.spec.holdout.share
+            holdout = (
+                holdout_draw(signals.customer_ids, self.spec.holdout.salt) < self.spec.holdout.share
+            )
             contact = np.zeros(n_act, dtype=bool)
             contact[1:] = True
             remove(0, holdout[:, None] & contact[None, :])

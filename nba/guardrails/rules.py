@@ -171,9 +171,9 @@ def _hour(v: Any) -> float:
         try:
             h = int(hh) + (int(mm) / 60.0 if mm else 0.0)
         except ValueError:
-            raise ValueError(f"expected an hour such as \"21:00\" or 21, got {v!r}") from None
+            raise ValueError(f'expected an hour such as "21:00" or 21, got {v!r}') from None
     else:
-        raise ValueError(f"expected an hour such as \"21:00\" or 21, got {v!r}")
+        raise ValueError(f'expected an hour such as "21:00" or 21, got {v!r}')
     if not 0 <= h <= 24:
         raise ValueError(f"expected an hour between 00:00 and 24:00, got {v!r}")
     return h
@@ -215,22 +215,47 @@ class GuardrailsSpec(BaseModel):
     @property
     def rules(self) -> tuple[_Rule, ...]:
         """Every named rule, in evaluation order."""
-        return (*self.suitability, *self.eligibility, *self.progression,
-                *self.frequency_caps, *self.min_gap, *self.quiet_hours, *self.budgets)
+        return (
+            *self.suitability,
+            *self.eligibility,
+            *self.progression,
+            *self.frequency_caps,
+            *self.min_gap,
+            *self.quiet_hours,
+            *self.budgets,
+        )
 
     def summary(self) -> dict[str, int | float]:
         """Counts of rules by kind (and the holdout share)."""
         out: dict[str, int | float] = {
             k: len(getattr(self, k))
-            for k in ("suitability", "eligibility", "progression", "frequency_caps",
-                      "min_gap", "quiet_hours", "budgets")
+            for k in (
+                "suitability",
+                "eligibility",
+                "progression",
+                "frequency_caps",
+                "min_gap",
+                "quiet_hours",
+                "budgets",
+            )
         }
         out["holdout_share"] = self.holdout.share if self.holdout else 0.0
         return out
 
 
-_LABELS = {k: "rule" for k in ("suitability", "eligibility", "progression", "frequency_caps",
-                               "min_gap", "quiet_hours", "budgets", "when")}
+_LABELS = dict.fromkeys(
+    (
+        "suitability",
+        "eligibility",
+        "progression",
+        "frequency_caps",
+        "min_gap",
+        "quiet_hours",
+        "budgets",
+        "when",
+    ),
+    "rule",
+)
 
 
 def _check_against_catalog(spec: GuardrailsSpec, catalog: Catalog, source: str) -> None:
@@ -243,8 +268,11 @@ def _check_against_catalog(spec: GuardrailsSpec, catalog: Catalog, source: str) 
 
     def known(rule: _Rule, field: str, value: str | None, pool: set[str], what: str) -> None:
         if value is not None and value not in pool:
-            fail(rule, field, f"names unknown {what} `{value}`; expected one of "
-                 f"{', '.join(sorted(pool))}")
+            fail(
+                rule,
+                field,
+                f"names unknown {what} `{value}`; expected one of {', '.join(sorted(pool))}",
+            )
 
     for rule in spec.rules:
         if rule.name in names or rule.name in ("consent", "holdout"):
@@ -269,21 +297,31 @@ def _check_against_catalog(spec: GuardrailsSpec, catalog: Catalog, source: str) 
                     vals = cond.value if isinstance(cond.value, list) else [cond.value]
                     for v in vals:
                         if v not in STAGES:
-                            fail(rule, "when.value", f"must be a stage ({', '.join(STAGES)}), "
-                                 f"got {v!r}")
+                            fail(
+                                rule,
+                                "when.value",
+                                f"must be a stage ({', '.join(STAGES)}), got {v!r}",
+                            )
                 elif cond.field in catalog.attributes:
                     kind = catalog.attributes[cond.field].type
                     vals = cond.value if isinstance(cond.value, list) else [cond.value]
                     if kind == "numeric" and not all(
                         isinstance(v, int | float) and not isinstance(v, bool) for v in vals
                     ):
-                        fail(rule, "when.value", f"must be a number for numeric attribute "
-                             f"`{cond.field}`, got {cond.value!r}")
+                        fail(
+                            rule,
+                            "when.value",
+                            f"must be a number for numeric attribute "
+                            f"`{cond.field}`, got {cond.value!r}",
+                        )
                 else:
                     vals = cond.value if isinstance(cond.value, list) else [cond.value]
                     if not all(isinstance(v, int | float) for v in vals):
-                        fail(rule, "when.value", f"must be a number for signal `{cond.field}`, "
-                             f"got {cond.value!r}")
+                        fail(
+                            rule,
+                            "when.value",
+                            f"must be a number for signal `{cond.field}`, got {cond.value!r}",
+                        )
 
 
 def parse_guardrails(data: Any, catalog: Catalog, source: str = "<guardrails>") -> GuardrailsSpec:
@@ -300,10 +338,10 @@ def parse_guardrails(data: Any, catalog: Catalog, source: str = "<guardrails>") 
     >>> cat = Catalog.from_dict({"channels": [{"id": "sms", "content_types": ["plain"]}],
     ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
     >>> parse_guardrails({"frequency_caps": [{"name": "sms_cap", "channel": "sms", "max": -1,
-    ...                   "window_days": 1}]}, cat, "g.yaml")
+    ...                   "window_days": 1}]}, cat, "g.yaml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nba.exceptions.GuardrailsError: g.yaml, rule `sms_cap`, `max`: Input should be greater than or equal to 0, got -1
+    nba.exceptions.GuardrailsError: g.yaml, rule `sms_cap`, `max`: Input should be ... 0, got -1
     """
     spec = validate(GuardrailsSpec, data, source, GuardrailsError, item_labels=_LABELS)
     _check_against_catalog(spec, catalog, source)

@@ -129,8 +129,11 @@ class LoggedBatch:
             Naming the field and what was expected.
         """
         n, a = len(self.context), self.context.n_actions
-        for name, arr in (("action", self.action), ("propensity", self.propensity),
-                          ("reward", self.reward)):
+        for name, arr in (
+            ("action", self.action),
+            ("propensity", self.propensity),
+            ("reward", self.reward),
+        ):
             if arr.shape != (n,):
                 raise PolicyError(f"LoggedBatch `{name}`: expected shape ({n},), got {arr.shape}")
         if self.allowed.shape != (n, a):
@@ -138,7 +141,9 @@ class LoggedBatch:
                 f"LoggedBatch `allowed`: expected shape ({n}, {a}), got {self.allowed.shape}"
             )
         if n and (self.action.min() < 0 or self.action.max() >= a):
-            raise PolicyError(f"LoggedBatch `action`: indices must be in [0, {a}), got out of range")
+            raise PolicyError(
+                f"LoggedBatch `action`: indices must be in [0, {a}), got out of range"
+            )
         if n and not ((self.propensity > 0) & (self.propensity <= 1)).all():
             bad = self.propensity[~((self.propensity > 0) & (self.propensity <= 1))][0]
             raise PolicyError(f"LoggedBatch `propensity`: expected values in (0, 1], got {bad}")

@@ -83,15 +83,21 @@ class RulePolicy(Policy):
     def _priority(self, space: ActionSpace) -> np.ndarray:
         """Shape (n_stages, n_actions): message rank score per stage, 0 = not for it."""
         stage_cols = [space.feature_names.index(f"stage={s}") for s in STAGES]
-        msg_col = {n.removeprefix("message="): k for k, n in enumerate(space.feature_names)
-                   if n.startswith("message=")}
+        msg_col = {
+            n.removeprefix("message="): k
+            for k, n in enumerate(space.feature_names)
+            if n.startswith("message=")
+        }
         prio = np.zeros((len(STAGES), len(space)))
         for si, stage in enumerate(STAGES):
             listed = self.config.journey.get(stage)
             if listed is None:  # catalog order of the messages serving this stage
                 serving = space.features[:, stage_cols[si]] > 0
-                order = list(dict.fromkeys(a.message_id for a, s in zip(space.actions, serving,
-                                                                        strict=True) if s))
+                order = list(
+                    dict.fromkeys(
+                        a.message_id for a, s in zip(space.actions, serving, strict=True) if s
+                    )
+                )
             else:
                 for m in listed:
                     if m not in msg_col:
@@ -120,14 +126,22 @@ class RulePolicy(Policy):
             self._cache = cache = (space, self._priority(space))
         prio = cache[1]
         channels = sig.channels
-        pref = list(self.config.channel.preference) + [c for c in channels
-                                                        if c not in self.config.channel.preference]
+        pref = list(self.config.channel.preference) + [
+            c for c in channels if c not in self.config.channel.preference
+        ]
         tiebreak = np.array([(len(pref) - pref.index(c)) / (len(pref) + 1.0) for c in channels])
         if self.config.channel.choose == "most_engaged":
-            eng = np.column_stack([
-                (sig[f"{c}_opens_90d"] + 3.0 * sig[f"{c}_clicks_90d"])
-                / (1.0 + sig[f"{c}_sends_90d"]) for c in channels
-            ]) if channels else np.zeros((n, 0))
+            eng = (
+                np.column_stack(
+                    [
+                        (sig[f"{c}_opens_90d"] + 3.0 * sig[f"{c}_clicks_90d"])
+                        / (1.0 + sig[f"{c}_sends_90d"])
+                        for c in channels
+                    ]
+                )
+                if channels
+                else np.zeros((n, 0))
+            )
         else:
             eng = np.zeros((n, len(channels)))
         # engagement (bounded) dominates the tie-break, message rank dominates both

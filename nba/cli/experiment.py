@@ -1,0 +1,1 @@
+"""nba experiment commands (registered on nba.cli.app)."""

@@ -1,0 +1,1 @@
+"""nba offline commands (registered on nba.cli.app)."""

@@ -1,0 +1,1 @@
+"""nba service commands (registered on nba.cli.app)."""
