@@ -137,6 +137,7 @@ class Decider:
 
     Examples
     --------
+    >>> from datetime import UTC
     >>> from nba.catalog import Catalog
     >>> from nba.guardrails import Guardrails, parse_guardrails
     >>> from nba.policies.rules import RulePolicy
