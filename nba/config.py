@@ -73,6 +73,8 @@ def _where(loc: Sequence[int | str], data: Any, item_labels: Mapping[str, str]) 
     pending_field: str | None = None
     for key in loc:
         if isinstance(key, int) and isinstance(node, list) and 0 <= key < len(node):
+            if parts and pending_field is not None:  # nested list: keep its field name
+                parts.append(f"`{pending_field}`")
             node = node[key]
             label = item_labels.get(str(pending_field), "item")
             ident = node.get("id", node.get("name")) if isinstance(node, dict) else None
@@ -85,7 +87,7 @@ def _where(loc: Sequence[int | str], data: Any, item_labels: Mapping[str, str]) 
             node = node.get(key) if isinstance(node, dict) else None
     if pending_field is not None:
         parts.append(f"`{pending_field}`")
-    return ", ".join(parts) if parts else "document"
+    return ", ".join(parts)
 
 
 def format_validation_error(
@@ -104,7 +106,8 @@ def format_validation_error(
             suffix = f", got {got!r}"
         if err["type"] == "extra_forbidden":
             msg, suffix = "is not a known field", ""
-        lines.append(f"{source}, {where}: {msg}{suffix}")
+        msg = msg.replace("Tuple should", "List should").replace(" after validation", "")
+        lines.append(f"{source}, {where}: {msg}{suffix}" if where else f"{source}: {msg}")
     return "\n".join(lines)
 
 

@@ -55,7 +55,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except NBAError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -87,7 +87,9 @@ JsonOpt = typer.Option(False, "--json", help="Print one JSON document.")
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``nba`` console script."""
-    from nba.cli import core, experiment, offline, service  # noqa: F401  (register commands)
-
     command: Callable[..., Any] = typer.main.get_command(app)
     command.main(args=argv, prog_name="nba")
+
+
+# the command modules register on `app` when imported (kept last: they import from here)
+from nba.cli import core, experiment, offline, service  # noqa: E402, F401

@@ -78,7 +78,7 @@ class Condition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     field: str
     op: Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in"]
-    value: float | str | bool | list[float | str]
+    value: bool | int | float | str | list[int | float | str]
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> Condition:
@@ -244,18 +244,10 @@ class GuardrailsSpec(BaseModel):
 
 
 _LABELS = dict.fromkeys(
-    (
-        "suitability",
-        "eligibility",
-        "progression",
-        "frequency_caps",
-        "min_gap",
-        "quiet_hours",
-        "budgets",
-        "when",
-    ),
+    ("suitability", "eligibility", "progression", "frequency_caps", "min_gap", "quiet_hours",
+     "budgets"),
     "rule",
-)
+) | {"when": "condition"}
 
 
 def _check_against_catalog(spec: GuardrailsSpec, catalog: Catalog, source: str) -> None:

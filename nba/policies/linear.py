@@ -42,7 +42,11 @@ from nba.policies.base import Context, LoggedBatch, Policy, check_allowed, oneho
 __all__ = ["LinUCB", "LinearTS"]
 
 #: Rows per block in large-batch predictions (keeps temporaries in cache).
-_BLOCK = 2048
+_BLOCK = 1024
+#: Customers sharing one set of posterior draws in large Thompson-sampling batches.
+_DRAW_GROUP = 8192
+#: Rows per block of Thompson-sampling draws.
+_TS_BLOCK = 1024
 #: Batches at most this large use the exact float64 small-batch kernels.
 _SMALL = 64
 #: Relative tolerance under which two UCB scores count as tied.
@@ -257,6 +261,13 @@ class LinUCB(_RidgeBandit):
         super()._validate_params()
         _check_number("LinUCB", "alpha", self.alpha, low=0.0, strict=False)
 
+    def _ucb_block(self, X: np.ndarray) -> np.ndarray:
+        Xd = self._design(X)
+        score = Xd @ self.theta_.T
+        if self.alpha:
+            score += self.alpha * np.sqrt(self._quad(Xd))
+        return score
+
     def ucb(self, context: Context) -> np.ndarray:
         """Upper confidence bound of every action, shape (n_customers, n_actions).
 
@@ -269,11 +280,7 @@ class LinUCB(_RidgeBandit):
         n = len(context)
         out = np.empty((n, self.A_.shape[0]))
         for s in range(0, n, _BLOCK):
-            Xd = self._design(context.X[s : s + _BLOCK])
-            score = Xd @ self.theta_.T
-            if self.alpha:
-                score += self.alpha * np.sqrt(self._quad(Xd))
-            out[s : s + _BLOCK] = score
+            out[s : s + _BLOCK] = self._ucb_block(context.X[s : s + _BLOCK])
         return out
 
     def predict_proba(self, context: Context, allowed: np.ndarray) -> np.ndarray:
@@ -296,11 +303,17 @@ class LinUCB(_RidgeBandit):
             If ``allowed`` or the context does not fit the policy.
         """
         allowed = self._start(context, allowed)
-        scores = self.ucb(context)
-        best = np.where(allowed, scores, -np.inf).max(axis=1, keepdims=True)
-        tol = _TIE_RTOL * np.maximum(1.0, np.abs(best))
-        scores = np.where(scores >= best - tol, best, scores)
-        return onehot_argmax(scores, allowed)
+        n = len(context)
+        out = np.empty(allowed.shape)
+        for s in range(0, n, _BLOCK):
+            ok = allowed[s : s + _BLOCK]
+            scores = self._ucb_block(context.X[s : s + _BLOCK])
+            best = np.where(ok, scores, -np.inf).max(axis=1, keepdims=True)
+            tol = _TIE_RTOL * np.maximum(1.0, np.abs(best))
+            # Snap near-ties (float32 round-off) onto the best score so they share the mass.
+            np.copyto(scores, best, where=scores >= best - tol)
+            out[s : s + _BLOCK] = onehot_argmax(scores, ok)
+        return out
 
 
 class LinearTS(_RidgeBandit):
@@ -416,18 +429,18 @@ class LinearTS(_RidgeBandit):
             draws[~np.broadcast_to(allowed[:, None, :], draws.shape)] = -np.inf
             return self._frequencies(draws.argmax(axis=2), n_actions, out)
         d = self.A_.shape[1]
-        for s in range(0, n, _BLOCK):
-            Xd = self._design(context.X[s : s + _BLOCK])
-            m = Xd.shape[0]
+        for g in range(0, n, _DRAW_GROUP):
             z = rng.standard_normal((n_actions, d, S))
             theta = self.theta_[:, :, None] + self.v * (self.chol_ @ z)  # (A, d, S)
             coef = np.ascontiguousarray(theta.transpose(1, 2, 0), dtype=np.float32)
-            draws = (Xd.astype(np.float32) @ coef.reshape(d, S * n_actions)).reshape(
-                m, S, n_actions
-            )
-            penalty = np.where(allowed[s : s + m], 0.0, -np.inf).astype(np.float32)
-            draws += penalty[:, None, :]
-            self._frequencies(draws.argmax(axis=2), n_actions, out[s : s + m])
+            coef = coef.reshape(d, S * n_actions)
+            for s in range(g, min(g + _DRAW_GROUP, n), _TS_BLOCK):
+                Xd = self._design(context.X[s : s + _TS_BLOCK]).astype(np.float32)
+                m = Xd.shape[0]
+                draws = (Xd @ coef).reshape(m, S, n_actions)
+                penalty = np.where(allowed[s : s + m], 0.0, -np.inf).astype(np.float32)
+                draws += penalty[:, None, :]
+                self._frequencies(draws.argmax(axis=2), n_actions, out[s : s + m])
         return out
 
     def _frequencies(self, winners: np.ndarray, n_actions: int, out: np.ndarray) -> np.ndarray:

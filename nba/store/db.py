@@ -1,0 +1,154 @@
+"""Engines and transactions: SQLite (WAL, busy timeout) and PostgreSQL.
+
+Write transactions are exclusive per customer so that caps and budgets stay
+exact under concurrency:
+
+- SQLite: a write transaction starts with ``BEGIN IMMEDIATE`` (one writer at a
+  time across processes) and, inside one process, takes a lock first so that
+  threads queue instead of spinning on ``SQLITE_BUSY``.
+- PostgreSQL: the customers' rows are locked with ``SELECT ... FOR UPDATE``
+  (:func:`nba.store.repo.lock_customers`) and budget counters are incremented
+  with conditional ``UPDATE``s, so several server processes can share the work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from nba.exceptions import ConfigError
+from nba.store.schema import metadata
+
+__all__ = ["Store", "make_engine"]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with nba's connection settings.
+
+    Parameters
+    ----------
+    url
+        A SQLAlchemy URL: ``sqlite:///nba.db`` or
+        ``postgresql+psycopg://user@host:port/db`` (``postgresql://`` is
+        taken to mean psycopg 3).
+
+    Raises
+    ------
+    ConfigError
+        If the URL is not one nba supports.
+
+    Examples
+    --------
+    >>> make_engine("sqlite://").dialect.name
+    'sqlite'
+    """
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            from sqlalchemy.pool import StaticPool
+
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get("nba_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    if url.startswith("postgresql+"):
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    raise ConfigError(
+        f"`NBA_DATABASE_URL`: expected a sqlite:/// or postgresql:// URL, got {url!r}"
+    )
+
+
+class Store:
+    """The database behind the service.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL (see :func:`make_engine`).
+    create
+        Create the tables if they do not exist.
+
+    Examples
+    --------
+    >>> store = Store("sqlite://")
+    >>> with store.write() as conn:
+    ...     _ = conn.exec_driver_sql("SELECT 1")
+    >>> store.dialect
+    'sqlite'
+    """
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._lock = threading.Lock() if self.dialect == "sqlite" else None
+        if create:
+            self.create_schema()
+
+    def create_schema(self) -> None:
+        """Create missing tables (idempotent, safe from several processes)."""
+        try:
+            with self._exclusive():
+                metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise ConfigError(f"database `{self.url}`: cannot create tables ({exc.orig})") from None
+        except Exception as exc:  # concurrent create_all on PostgreSQL
+            if "already exists" not in str(exc):
+                raise
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        if self._lock is None:
+            yield
+        else:
+            with self._lock:
+                yield
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (committed at exit, rolled back on error)."""
+        with self._exclusive(), self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn.execution_options(nba_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def null_pool_engine(url: str) -> Engine:
+    """An engine without pooling (for short-lived tools)."""
+    return create_engine(url, poolclass=NullPool)

@@ -1,0 +1,158 @@
+"""The tables of the decision store (SQLAlchemy Core, SQLite and PostgreSQL).
+
+Times are stored as epoch seconds (float, UTC) so that the reward join and the
+state builder read them straight into numpy arrays.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "metadata",
+    "customers",
+    "events",
+    "decisions",
+    "budget_counters",
+    "config_versions",
+    "audit_log",
+    "api_keys",
+    "policy_snapshots",
+]
+
+metadata = MetaData()
+
+#: One row per customer; the row lock that serialises decisions for a customer.
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", String(200), primary_key=True),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("consent", JSON, nullable=False, default=dict),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+#: Events, idempotent by ``event_id``; ``attributed_to`` is the joined decision.
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("customer_id", String(200), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("decision_id", String(64), nullable=True),
+    Column("channel", String(64), nullable=True),
+    Column("message_id", String(200), nullable=True),
+    Column("value", Float, nullable=False, default=0.0),
+    Column("properties", JSON, nullable=False, default=dict),
+    Column("received_at", Float, nullable=False),
+    Column("attributed_to", String(64), nullable=True),
+    Column("late", Boolean, nullable=False, default=False),
+    Column("unknown_decision", Boolean, nullable=False, default=False),
+    Index("ix_events_customer_ts", "customer_id", "ts"),
+    Index("ix_events_attributed", "attributed_to"),
+    Index("ix_events_unknown", "unknown_decision"),
+)
+
+#: The decision log: what learning and off-policy evaluation need.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", String(64), primary_key=True),
+    Column("customer_id", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("action", Integer, nullable=False),
+    Column("action_id", String(256), nullable=False),
+    Column("channel", String(64), nullable=True),
+    Column("message_id", String(200), nullable=True),
+    Column("propensity", Float, nullable=False),
+    Column("distribution", JSON, nullable=False),
+    Column("policy_name", String(64), nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("explored", Boolean, nullable=False),
+    Column("holdout", Boolean, nullable=False),
+    Column("suppressed", JSON, nullable=False),
+    Column("trigger", String(200), nullable=True),
+    Column("request_context", JSON, nullable=True),
+    Column("catalog_version", Integer, nullable=False),
+    Column("x", LargeBinary, nullable=False),  # float32 (n_features,)
+    Column("allowed", LargeBinary, nullable=False),  # np.packbits of (n_actions,)
+    Column("window_end", Float, nullable=False),
+    Column("reward", Float, nullable=True),
+    Column("closed", Boolean, nullable=False, default=False),
+    Column("learned", Boolean, nullable=False, default=False),
+    Index("ix_decisions_customer_time", "customer_id", "created_at"),
+    Index("ix_decisions_open", "closed", "window_end"),
+    Index("ix_decisions_learn", "closed", "learned"),
+)
+
+#: Sends per channel per UTC day (day = floor(epoch / 86400)), across customers.
+budget_counters = Table(
+    "budget_counters",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("used", Integer, nullable=False, default=0),
+)
+
+#: Versioned configuration documents: kind is catalog, guardrails, goal or model.
+config_versions = Table(
+    "config_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Index("ix_config_kind_version", "kind", "version", unique=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("who", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+)
+
+#: API keys, stored as sha256 of the (high-entropy, random) key.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+#: Snapshots of the serving policy (a tar of its saved directory).
+policy_snapshots = Table(
+    "policy_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", Float, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("policy_name", String(64), nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("blob", LargeBinary, nullable=False),
+)
