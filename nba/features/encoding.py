@@ -53,18 +53,19 @@ class Encoder:
         self.catalog = catalog
 
     @cached_property
+    def _log_inputs(self) -> tuple[str, ...]:
+        """Signals encoded as log(1 + x), in column order."""
+        names: list[str] = []
+        for c in self.catalog.channel_ids:
+            names += [f"{c}_sends_30d", f"{c}_opens_30d", f"{c}_clicks_30d",
+                      f"{c}_days_since_contact"]
+        return (*names, *_GLOBAL_LOG)
+
+    @cached_property
     def feature_names(self) -> tuple[str, ...]:
         """Column names of the encoded context."""
-        names = ["bias"]
-        for c in self.catalog.channel_ids:
-            names += [
-                f"log_{c}_sends_30d",
-                f"log_{c}_opens_30d",
-                f"log_{c}_clicks_30d",
-                f"log_{c}_days_since_contact",
-                f"{c}_consent",
-            ]
-        names += [f"log_{g}" for g in _GLOBAL_LOG]
+        names = ["bias", *(f"log_{s}" for s in self._log_inputs)]
+        names += [f"{c}_consent" for c in self.catalog.channel_ids]
         names += [f"stage={s}" for s in STAGES]
         names += ["hour_sin", "hour_cos"]
         for a, spec in self.catalog.attributes.items():
@@ -73,6 +74,11 @@ class Encoder:
             else:
                 names += [f"{a}={v}" for v in spec.values]
         return tuple(names)
+
+    @cached_property
+    def _categories(self) -> dict[str, np.ndarray]:
+        return {a: np.array(spec.values, dtype=object)
+                for a, spec in self.catalog.attributes.items() if spec.type == "categorical"}
 
     def encode(self, signals: Signals) -> Context:
         """Encode n customers' signals.
@@ -83,29 +89,24 @@ class Encoder:
             ``X`` has shape (n_customers, len(feature_names)).
         """
         n = len(signals)
-        cols: list[np.ndarray] = [np.ones(n)]
         v = signals.values
-        for c in self.catalog.channel_ids:
-            cols += [
-                np.log1p(v[f"{c}_sends_30d"]),
-                np.log1p(v[f"{c}_opens_30d"]),
-                np.log1p(v[f"{c}_clicks_30d"]),
-                np.log1p(v[f"{c}_days_since_contact"]),
-                v[f"{c}_consent"],
-            ]
-        cols += [np.log1p(np.maximum(v[g], 0.0)) for g in _GLOBAL_LOG]
-        stage = v["stage"].astype(np.int64)
-        cols += [(stage == i).astype(np.float64) for i in range(len(STAGES))]
+        logs = np.log1p(np.maximum(np.stack([v[k] for k in self._log_inputs], axis=1), 0.0))
         angle = v["local_hour"] * (2 * np.pi / 24.0)
-        cols += [np.sin(angle), np.cos(angle)]
+        blocks = [np.ones((n, 1)), logs, signals.consent.astype(np.float64),
+                  _STAGE_EYE[v["stage"].astype(np.int64)],
+                  np.sin(angle)[:, None], np.cos(angle)[:, None]]
         for a, spec in self.catalog.attributes.items():
             raw = signals.attributes.get(a)
             if spec.type == "numeric":
-                cols.append(np.full(n, spec.default) if raw is None else raw.astype(np.float64))
+                col = np.full(n, spec.default) if raw is None else raw.astype(np.float64)
+                blocks.append(col[:, None])
             else:
-                for value in spec.values:
-                    cols.append(np.zeros(n) if raw is None else (raw == value).astype(np.float64))
-        X = np.column_stack(cols) if n else np.zeros((0, len(self.feature_names)))
-        return Context(
-            X=X, actions=self.catalog.actions, feature_names=self.feature_names, signals=signals
-        )
+                cats = self._categories[a]
+                blocks.append(np.zeros((n, len(cats))) if raw is None
+                              else (raw[:, None] == cats[None, :]).astype(np.float64))
+        X = np.concatenate(blocks, axis=1)
+        return Context(X=X, actions=self.catalog.actions, feature_names=self.feature_names,
+                       signals=signals)
+
+
+_STAGE_EYE = np.eye(len(STAGES))

@@ -435,14 +435,28 @@ class CustomerStates:
 
     # -- signals -----------------------------------------------------------------
     def _window_sums(self, today: int, rows: np.ndarray | slice) -> dict[int, np.ndarray]:
+        """Counter sums over the windows ending today, shape (n_rows, n_counters) each.
+
+        Windows are nested, so each slot is added once: 1d, then 7d = 1d + 6
+        more days, and so on.
+        """
+        n = len(self.customer_ids[rows])
+        windows = sorted({1, *WINDOWS})
+        if n <= 256:  # few customers: one small copy, then a weighted sum per window
+            age = today - self.slot_day
+            sub = self.counts[:, rows].astype(np.float64)
+            return {w: np.tensordot(((age >= 0) & (age < w)).astype(np.float64), sub, axes=1)
+                    for w in windows}
+        acc = np.zeros((n, self._n_counters), dtype=np.float64)
         out: dict[int, np.ndarray] = {}
-        for w in sorted({1, *WINDOWS}):
-            slots = np.flatnonzero((self.slot_day > today - w) & (self.slot_day <= today))
-            if slots.size == 0:
-                n = len(self.customer_ids[rows])
-                out[w] = np.zeros((n, self._n_counters))
-            else:
-                out[w] = self.counts[slots][:, rows].sum(axis=0, dtype=np.float64)
+        start = 0
+        for w in windows:
+            for day in range(today - w + 1, today - start + 1):
+                slot = day % _RING
+                if self.slot_day[slot] == day:
+                    acc += self.counts[slot][rows]
+            out[w] = acc.copy()
+            start = w
         return out
 
     def signals(self, now: datetime, rows: np.ndarray | None = None) -> Signals:

@@ -13,6 +13,7 @@ from nba.catalog import STAGES, Catalog
 from nba.decision import Suppression
 from nba.features.signals import Signals
 from nba.guardrails.rules import (
+    Budget,
     Condition,
     EligibilityRule,
     FrequencyCap,
@@ -145,15 +146,16 @@ class Guardrails:
         return (HOLDOUT, CONSENT, *(r.name for r in self.spec.rules))
 
     @cached_property
-    def _masks(self) -> dict[str, np.ndarray]:
-        """Per rule, which actions (shape (n_actions,)) the rule is about."""
+    def _scope(self) -> np.ndarray:
+        """Shape (n_rules, n_actions): which actions each rule is about."""
         cat, space = self.catalog, self.catalog.actions
         mi, ci = space.message_index, space.channel_index
         is_contact = mi >= 0
         chan_of = np.array([cat.channel_ids[c] if c >= 0 else "" for c in ci], dtype=object)
         msg_of = np.array([cat.message_ids[m] if m >= 0 else "" for m in mi], dtype=object)
-        out: dict[str, np.ndarray] = {}
-        for rule in self.spec.rules:
+        out = np.zeros((len(self.rule_names), len(space)), dtype=bool)
+        out[0] = is_contact  # holdout: every contact
+        for code, rule in enumerate(self.spec.rules, start=2):
             mask = is_contact.copy()
             if isinstance(rule, SuitabilityRule):
                 if rule.channel is not None:
@@ -179,8 +181,14 @@ class Guardrails:
                     mask &= np.isin(chan_of, list(rule.channels))
             else:  # Budget
                 mask &= chan_of == rule.channel
-            out[rule.name] = mask
+            out[code] = mask
         return out
+
+    @cached_property
+    def _active(self) -> list[tuple[int, object]]:
+        """The rules that concern at least one action, with their reason codes."""
+        return [(code, rule) for code, rule in enumerate(self.spec.rules, start=2)
+                if self._scope[code].any()]
 
     @cached_property
     def _consent_channel(self) -> np.ndarray:
@@ -229,8 +237,8 @@ class Guardrails:
             if rule.start <= rule.end:
                 return (h >= rule.start) & (h < rule.end)
             return (h >= rule.start) | (h < rule.end)
-        # Budget: the caller says how many sends are left today
-        return np.full(n, budget_left.get(rule.channel, np.inf) <= 0)  # type: ignore[attr-defined]
+        assert isinstance(rule, Budget)  # the caller says how many sends are left today
+        return np.full(n, budget_left.get(rule.channel, np.inf) <= 0)
 
     def evaluate(
         self, signals: Signals, budget_left: Mapping[str, float] | None = None
@@ -249,40 +257,31 @@ class Guardrails:
         -------
         GuardrailResult
         """
-        n, n_act = len(signals), len(self.catalog.actions)
-        allowed = np.ones((n, n_act), dtype=bool)
-        reason = np.full((n, n_act), -1, dtype=np.int16)
-        left = (
-            dict(budget_left)
-            if budget_left is not None
-            else {b.channel: float(b.max_per_day) for b in self.spec.budgets}
-        )
-
-        def remove(code: int, removed: np.ndarray) -> None:
-            hit = removed & allowed
-            reason[hit] = code
-            allowed[hit] = False
-
+        n = len(signals)
+        left = dict(budget_left) if budget_left is not None else {
+            b.channel: float(b.max_per_day) for b in self.spec.budgets
+        }
+        # per customer and rule: does the rule fire? (n, n_rules); rule x action scope
+        fires = np.zeros((n, len(self.rule_names)), dtype=bool)
         holdout = np.zeros(n, dtype=bool)
         if self.spec.holdout is not None and self.spec.holdout.share > 0:
-            holdout = (
-                holdout_draw(signals.customer_ids, self.spec.holdout.salt) < self.spec.holdout.share
-            )
-            contact = np.zeros(n_act, dtype=bool)
-            contact[1:] = True
-            remove(0, holdout[:, None] & contact[None, :])
+            holdout = holdout_draw(signals.customer_ids, self.spec.holdout.salt) < \
+                self.spec.holdout.share
+        fires[:, 0] = holdout
+        for code, rule in self._active:
+            fires[:, code] = self._violations(rule, signals, left)
         cc = self._consent_channel
         needs = cc >= 0
-        if needs.any():
-            no_consent = np.zeros((n, n_act), dtype=bool)
-            no_consent[:, needs] = ~signals.consent[:, cc[needs]]
-            remove(1, no_consent)
-        masks = self._masks
-        for code, rule in enumerate(self.spec.rules, start=2):
-            mask = masks[rule.name]
-            if not mask.any():
-                continue
-            bad = self._violations(rule, signals, left)
-            if bad.any():
-                remove(code, bad[:, None] & mask[None, :])
+        allowed = np.empty((n, len(self.catalog.actions)), dtype=bool)
+        reason = np.empty(allowed.shape, dtype=np.int16)
+        for lo in range(0, n, _CHUNK):  # bounded memory for large batches
+            hi = min(n, lo + _CHUNK)
+            hit = fires[lo:hi, :, None] & self._scope[None, :, :]
+            hit[:, 1, needs] = ~signals.consent[lo:hi][:, cc[needs]]
+            removed = hit.any(axis=1)
+            allowed[lo:hi] = ~removed
+            reason[lo:hi] = np.where(removed, hit.argmax(axis=1), -1)
         return GuardrailResult(allowed, reason, self.rule_names, holdout)
+
+
+_CHUNK = 16_384
