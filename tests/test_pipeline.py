@@ -172,7 +172,7 @@ def _forbids(rule: Any, sig: Signals, i: int, action_idx: int, catalog: Catalog,
     return ch == rule.channel and budget_used.get(ch, 0) >= rule.max_per_day
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_decisions_never_break_guardrails(data: st.DataObject) -> None:
     catalog = data.draw(catalogs())
@@ -236,7 +236,7 @@ def test_same_seed_same_decisions(catalog: Catalog, guardrails: Guardrails) -> N
 
 def test_budget_allocated_within_a_batch(catalog: Catalog) -> None:
     doc = {"budgets": [{"name": "sms_budget", "channel": "sms", "max_per_day": 5}],
-           "suitability": [{"name": "only_sms", "channel": c, "content_type": t}
+           "suitability": [{"name": f"no_{c}_{t}", "channel": c, "content_type": t}
                            for c in ("email", "push", "web", "in_app") for t in CONTENT_TYPES]}
     g = Guardrails(parse_guardrails(doc, catalog), catalog)
     states = CustomerStates(catalog, [f"c{i}" for i in range(50)],

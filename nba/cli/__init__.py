@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -87,7 +87,7 @@ JsonOpt = typer.Option(False, "--json", help="Print one JSON document.")
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``nba`` console script."""
-    command: Callable[..., Any] = typer.main.get_command(app)
+    command = typer.main.get_command(app)
     command.main(args=argv, prog_name="nba")
 
 

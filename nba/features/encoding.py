@@ -57,8 +57,12 @@ class Encoder:
         """Signals encoded as log(1 + x), in column order."""
         names: list[str] = []
         for c in self.catalog.channel_ids:
-            names += [f"{c}_sends_30d", f"{c}_opens_30d", f"{c}_clicks_30d",
-                      f"{c}_days_since_contact"]
+            names += [
+                f"{c}_sends_30d",
+                f"{c}_opens_30d",
+                f"{c}_clicks_30d",
+                f"{c}_days_since_contact",
+            ]
         return (*names, *_GLOBAL_LOG)
 
     @cached_property
@@ -77,8 +81,11 @@ class Encoder:
 
     @cached_property
     def _categories(self) -> dict[str, np.ndarray]:
-        return {a: np.array(spec.values, dtype=object)
-                for a, spec in self.catalog.attributes.items() if spec.type == "categorical"}
+        return {
+            a: np.array(spec.values, dtype=object)
+            for a, spec in self.catalog.attributes.items()
+            if spec.type == "categorical"
+        }
 
     def encode(self, signals: Signals) -> Context:
         """Encode n customers' signals.
@@ -92,9 +99,14 @@ class Encoder:
         v = signals.values
         logs = np.log1p(np.maximum(np.stack([v[k] for k in self._log_inputs], axis=1), 0.0))
         angle = v["local_hour"] * (2 * np.pi / 24.0)
-        blocks = [np.ones((n, 1)), logs, signals.consent.astype(np.float64),
-                  _STAGE_EYE[v["stage"].astype(np.int64)],
-                  np.sin(angle)[:, None], np.cos(angle)[:, None]]
+        blocks = [
+            np.ones((n, 1)),
+            logs,
+            signals.consent.astype(np.float64),
+            _STAGE_EYE[v["stage"].astype(np.int64)],
+            np.sin(angle)[:, None],
+            np.cos(angle)[:, None],
+        ]
         for a, spec in self.catalog.attributes.items():
             raw = signals.attributes.get(a)
             if spec.type == "numeric":
@@ -102,11 +114,15 @@ class Encoder:
                 blocks.append(col[:, None])
             else:
                 cats = self._categories[a]
-                blocks.append(np.zeros((n, len(cats))) if raw is None
-                              else (raw[:, None] == cats[None, :]).astype(np.float64))
+                blocks.append(
+                    np.zeros((n, len(cats)))
+                    if raw is None
+                    else (raw[:, None] == cats[None, :]).astype(np.float64)
+                )
         X = np.concatenate(blocks, axis=1)
-        return Context(X=X, actions=self.catalog.actions, feature_names=self.feature_names,
-                       signals=signals)
+        return Context(
+            X=X, actions=self.catalog.actions, feature_names=self.feature_names, signals=signals
+        )
 
 
 _STAGE_EYE = np.eye(len(STAGES))

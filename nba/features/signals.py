@@ -189,6 +189,12 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def _utc_offset(now: datetime, zone: str) -> float:
+    """Seconds to add to UTC to get local time in ``zone`` at instant ``now``."""
+    offset = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(_zone(zone)).utcoffset()
+    return 0.0 if offset is None else offset.total_seconds()
+
+
 def _epoch(ts: datetime) -> float:
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
@@ -275,6 +281,13 @@ class CustomerStates:
         tz_pos = {name: i for i, name in enumerate(self.timezones)}
         self.tz_index = np.array([tz_pos[t] for t in tz], dtype=np.int32)
         self.attributes: dict[str, np.ndarray] = dict(attributes or {})
+        for name, spec in catalog.attributes.items():  # declared but not given: unknown
+            if name not in self.attributes:
+                self.attributes[name] = (
+                    np.full(n, spec.default)
+                    if spec.type == "numeric"
+                    else np.full(n, "", dtype=object)
+                )
         # event type -> counter column offset
         self._type_code = np.full(len(EVENT_CODES), -1, dtype=np.int64)
         self._per_channel = np.zeros(len(EVENT_CODES), dtype=bool)
@@ -445,8 +458,10 @@ class CustomerStates:
         if n <= 256:  # few customers: one small copy, then a weighted sum per window
             age = today - self.slot_day
             sub = self.counts[:, rows].astype(np.float64)
-            return {w: np.tensordot(((age >= 0) & (age < w)).astype(np.float64), sub, axes=1)
-                    for w in windows}
+            return {
+                w: np.tensordot(((age >= 0) & (age < w)).astype(np.float64), sub, axes=1)
+                for w in windows
+            }
         acc = np.zeros((n, self._n_counters), dtype=np.float64)
         out: dict[int, np.ndarray] = {}
         start = 0
@@ -516,9 +531,7 @@ class CustomerStates:
         v["days_since_contact"] = days_since(last_any)
         first = self.first_seen[sel]
         v["tenure_days"] = np.where(np.isnan(first), 0.0, np.maximum((t - first) / DAY, 0.0))
-        offsets = np.array(
-            [_zone(z).utcoffset(now.replace(tzinfo=None)).total_seconds() for z in self.timezones]
-        )
+        offsets = np.array([_utc_offset(now, z) for z in self.timezones])
         local = t + offsets[self.tz_index[sel]]
         v["local_hour"] = (local % DAY) / 3600.0
         clicks_30 = sums[30][:, 2 : 3 * n_ch : 3].sum(axis=1)

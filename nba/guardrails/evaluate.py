@@ -179,7 +179,8 @@ class Guardrails:
             elif isinstance(rule, QuietHours):
                 if rule.channels is not None:
                     mask &= np.isin(chan_of, list(rule.channels))
-            else:  # Budget
+            else:
+                assert isinstance(rule, Budget)
                 mask &= chan_of == rule.channel
             out[code] = mask
         return out
@@ -187,8 +188,11 @@ class Guardrails:
     @cached_property
     def _active(self) -> list[tuple[int, object]]:
         """The rules that concern at least one action, with their reason codes."""
-        return [(code, rule) for code, rule in enumerate(self.spec.rules, start=2)
-                if self._scope[code].any()]
+        return [
+            (code, rule)
+            for code, rule in enumerate(self.spec.rules, start=2)
+            if self._scope[code].any()
+        ]
 
     @cached_property
     def _consent_channel(self) -> np.ndarray:
@@ -258,15 +262,18 @@ class Guardrails:
         GuardrailResult
         """
         n = len(signals)
-        left = dict(budget_left) if budget_left is not None else {
-            b.channel: float(b.max_per_day) for b in self.spec.budgets
-        }
+        left = (
+            dict(budget_left)
+            if budget_left is not None
+            else {b.channel: float(b.max_per_day) for b in self.spec.budgets}
+        )
         # per customer and rule: does the rule fire? (n, n_rules); rule x action scope
         fires = np.zeros((n, len(self.rule_names)), dtype=bool)
         holdout = np.zeros(n, dtype=bool)
         if self.spec.holdout is not None and self.spec.holdout.share > 0:
-            holdout = holdout_draw(signals.customer_ids, self.spec.holdout.salt) < \
-                self.spec.holdout.share
+            holdout = (
+                holdout_draw(signals.customer_ids, self.spec.holdout.salt) < self.spec.holdout.share
+            )
         fires[:, 0] = holdout
         for code, rule in self._active:
             fires[:, code] = self._violations(rule, signals, left)

@@ -244,8 +244,15 @@ class GuardrailsSpec(BaseModel):
 
 
 _LABELS = dict.fromkeys(
-    ("suitability", "eligibility", "progression", "frequency_caps", "min_gap", "quiet_hours",
-     "budgets"),
+    (
+        "suitability",
+        "eligibility",
+        "progression",
+        "frequency_caps",
+        "min_gap",
+        "quiet_hours",
+        "budgets",
+    ),
     "rule",
 ) | {"when": "condition"}
 

@@ -46,11 +46,17 @@ _BLOCK = 1024
 #: Customers sharing one set of posterior draws in large Thompson-sampling batches.
 _DRAW_GROUP = 8192
 #: Rows per block of Thompson-sampling draws.
-_TS_BLOCK = 1024
+_TS_BLOCK = 512
 #: Batches at most this large use the exact float64 small-batch kernels.
 _SMALL = 64
 #: Relative tolerance under which two UCB scores count as tied.
 _TIE_RTOL = 1e-6
+
+
+def _check_finite(owner: str, X: np.ndarray) -> None:
+    if not np.isfinite(X).all():
+        row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
+        raise PolicyError(f"{owner}: context `X` must be finite, got NaN or inf in row {row}")
 
 
 def _check_number(owner: str, name: str, value: Any, *, low: float, strict: bool) -> float:
@@ -161,6 +167,7 @@ class _RidgeBandit(Policy):
         """
         batch.validate()
         self._ensure_state(batch.context)
+        _check_finite(type(self).__name__, batch.context.X)
         if len(batch) == 0:
             return self
         Xd = self._design(batch.context.X)
@@ -184,7 +191,7 @@ class _RidgeBandit(Policy):
     def _quad_small(self, Xd: np.ndarray) -> np.ndarray:
         """x^T A_a^{-1} x for a few rows, float64: (m, n_actions)."""
         iu, ju = self._triu_
-        return (Xd[:, iu] * Xd[:, ju]) @ self._tri_w_
+        return (Xd.take(iu, axis=1) * Xd.take(ju, axis=1)) @ self._tri_w_
 
     def _quad_block(self, Xd: np.ndarray) -> np.ndarray:
         """x^T A_a^{-1} x for a block of rows, float32 products: (m, n_actions)."""
@@ -203,6 +210,7 @@ class _RidgeBandit(Policy):
 
     def _start(self, context: Context, allowed: np.ndarray) -> np.ndarray:
         self._ensure_state(context)
+        _check_finite(type(self).__name__, context.X)
         return check_allowed(allowed, len(context), context.n_actions)
 
 
@@ -328,9 +336,9 @@ class LinearTS(_RidgeBandit):
 
     For batches of up to 64 customers every customer gets independent draws
     (drawn as the scalar ``N(theta_a . x, v^2 x^T A_a^{-1} x)``, which is the
-    same distribution); larger batches are processed in blocks of 2048
+    same distribution); larger batches are processed in groups of 8192
     customers that share ``n_samples`` draws of the parameters, so the cost
-    is one matrix product per block. Unfitted, the draws come from the prior
+    is one matrix product per block of customers. Unfitted, the draws come from the prior
     ``N(0, v^2 / ridge * I)``.
 
     Parameters
@@ -419,15 +427,15 @@ class LinearTS(_RidgeBandit):
         n, n_actions = allowed.shape
         S = int(self.n_samples)
         rng = self._rng
-        out = np.empty((n, n_actions))
         if n <= _SMALL:
             Xd = self._design(context.X)
             mean = Xd @ self.theta_.T
             sd = self.v * np.sqrt(self._quad_small(Xd).clip(min=0.0))
             eps = rng.standard_normal((n, S, n_actions))
-            draws = mean[:, None, :] + sd[:, None, :] * eps
-            draws[~np.broadcast_to(allowed[:, None, :], draws.shape)] = -np.inf
-            return self._frequencies(draws.argmax(axis=2), n_actions, out)
+            draws = (mean + np.where(allowed, 0.0, -np.inf))[:, None, :] + sd[:, None, :] * eps
+            winners = draws.argmax(axis=2)
+            return (winners[:, :, None] == np.arange(n_actions)).mean(axis=1)
+        out = np.empty((n, n_actions))
         d = self.A_.shape[1]
         for g in range(0, n, _DRAW_GROUP):
             z = rng.standard_normal((n_actions, d, S))

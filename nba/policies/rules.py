@@ -93,9 +93,9 @@ class RulePolicy(Policy):
             listed = self.config.journey.get(stage)
             if listed is None:  # catalog order of the messages serving this stage
                 serving = space.features[:, stage_cols[si]] > 0
-                order = list(
+                order: list[str] = list(
                     dict.fromkeys(
-                        a.message_id for a, s in zip(space.actions, serving, strict=True) if s
+                        str(a.message_id) for a, s in zip(space.actions, serving, strict=True) if s
                     )
                 )
             else:

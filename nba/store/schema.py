@@ -40,8 +40,8 @@ customers = Table(
     metadata,
     Column("customer_id", String(200), primary_key=True),
     Column("timezone", String(64), nullable=False, default="UTC"),
-    Column("attributes", JSON, nullable=False, default=dict),
-    Column("consent", JSON, nullable=False, default=dict),
+    Column("attributes", Text, nullable=False, default="{}"),  # JSON text
+    Column("consent", Text, nullable=False, default="{}"),  # JSON text
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
@@ -58,7 +58,7 @@ events = Table(
     Column("channel", String(64), nullable=True),
     Column("message_id", String(200), nullable=True),
     Column("value", Float, nullable=False, default=0.0),
-    Column("properties", JSON, nullable=False, default=dict),
+    Column("properties", Text, nullable=False, default="{}"),  # JSON text
     Column("received_at", Float, nullable=False),
     Column("attributed_to", String(64), nullable=True),
     Column("late", Boolean, nullable=False, default=False),
@@ -80,14 +80,15 @@ decisions = Table(
     Column("channel", String(64), nullable=True),
     Column("message_id", String(200), nullable=True),
     Column("propensity", Float, nullable=False),
-    Column("distribution", JSON, nullable=False),
+    Column("probs", LargeBinary, nullable=False),  # float32 (n_actions,): the distribution
     Column("policy_name", String(64), nullable=False),
     Column("policy_version", String(64), nullable=False),
     Column("explored", Boolean, nullable=False),
     Column("holdout", Boolean, nullable=False),
-    Column("suppressed", JSON, nullable=False),
+    Column("reason", LargeBinary, nullable=False),  # int16 (n_actions,): rule code, -1 allowed
+    Column("guardrails_version", Integer, nullable=False),
     Column("trigger", String(200), nullable=True),
-    Column("request_context", JSON, nullable=True),
+    Column("request_context", Text, nullable=True),  # JSON text
     Column("catalog_version", Integer, nullable=False),
     Column("x", LargeBinary, nullable=False),  # float32 (n_features,)
     Column("allowed", LargeBinary, nullable=False),  # np.packbits of (n_actions,)

@@ -64,6 +64,7 @@ def test_bad_profiles_are_named(tmp_path: Path, content: str, message: str) -> N
 def test_bad_now_and_policy() -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["decide", "--profile", str(PROFILE), "--now", "soon"])
-    assert res.exit_code == 2 and "`--now`: expected an ISO-8601 timestamp, got 'soon'" in res.stderr
+    assert res.exit_code == 2
+    assert "`--now`: expected an ISO-8601 timestamp, got 'soon'" in res.stderr
     res = runner.invoke(app, ["decide", "--profile", str(PROFILE), "--policy", "magic"])
     assert res.exit_code == 2 and "unknown policy `magic`" in res.stderr

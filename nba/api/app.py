@@ -1,0 +1,175 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds the app around one :class:`DecisionService`;
+routers only translate HTTP to service calls, and one exception handler maps
+nba's errors to HTTP statuses (:func:`nba.api.errors.status_of`).
+
+Extra environment variables read here (not in :class:`nba.settings.Settings`):
+``NBA_LEARN_INTERVAL`` (seconds between background learning steps, default
+30; 0 disables the worker) and ``NBA_CHAMPION_LOOKUP`` (``0`` to skip looking
+for ``models:/nba@champion``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from nba.exceptions import NBAError
+from nba.settings import Settings, get_settings
+
+from .errors import status_of
+from .services import DecisionService
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        from nba.exceptions import ConfigError
+
+        raise ConfigError(f"`{name}`: expected a number of seconds, got {raw!r}") from None
+
+
+def _metrics(app: FastAPI, service: DecisionService) -> None:
+    from prometheus_client import CollectorRegistry, Counter, Gauge
+
+    registry = CollectorRegistry()
+    decisions = Counter("nba_decisions", "Decisions made", ["outcome"], registry=registry)
+    events = Counter("nba_events", "Events received", ["outcome"], registry=registry)
+    degraded = Gauge("nba_degraded", "1 when serving the fallback policy", registry=registry)
+    degraded.set_function(lambda: float(service.policy_info()["degraded"]))
+    learned = Gauge(
+        "nba_policy_examples", "Examples the serving policy learned from", registry=registry
+    )
+    learned.set_function(lambda: float(service._serving.learned))
+
+    def on_decisions(batch: Any, dry_run: bool) -> None:
+        if dry_run:
+            decisions.labels("dry_run").inc(len(batch))
+            return
+        k = int((batch.action != 0).sum())
+        decisions.labels("contact").inc(k)
+        decisions.labels("no_contact").inc(len(batch) - k)
+
+    def on_events(counts: dict[str, int]) -> None:
+        for key, value in counts.items():
+            events.labels(key).inc(value)
+
+    service.counters["decisions"] = on_decisions
+    service.counters["events"] = on_events
+    app.state.registry = registry
+
+
+def _describe(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ()) if x != "body"]
+        where = ".".join(loc) or "body"
+        parts.append(f"`{where}`: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    learn_interval: float | None = None,
+    random_state: int | None = None,
+    champion_lookup: bool | None = None,
+) -> FastAPI:
+    """Build the nba HTTP API.
+
+    Parameters
+    ----------
+    settings
+        Default: :func:`nba.settings.get_settings`.
+    learn_interval
+        Seconds between background learning steps (default ``NBA_LEARN_INTERVAL``
+        or 30; 0 disables the worker).
+    random_state
+        Seed for sampling (tests).
+    champion_lookup
+        Look for ``models:/nba@champion`` when ``NBA_MODEL_URI`` is unset
+        (default: ``NBA_CHAMPION_LOOKUP``, on).
+
+    Raises
+    ------
+    ConfigError
+        On unsafe settings outside development or invalid configuration.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> app = create_app(Settings(database_url=f"sqlite:///{d}/nba.db"), champion_lookup=False)
+    >>> "/v1/decisions" in app.openapi()["paths"]
+    True
+    """
+    settings = settings or get_settings()
+    interval = (
+        learn_interval if learn_interval is not None else _env_float("NBA_LEARN_INTERVAL", 30.0)
+    )
+    lookup = (
+        champion_lookup
+        if champion_lookup is not None
+        else os.environ.get("NBA_CHAMPION_LOOKUP", "1") not in ("0", "false", "no")
+    )
+    service = DecisionService(
+        settings, random_state=random_state, learn_interval=interval, champion_lookup=lookup
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        try:
+            yield
+        finally:
+            service.stop()
+
+    app = FastAPI(
+        title="nba",
+        version="0.1.0",
+        description=(
+            "Next-best-action decisions with guardrails, a decision log, delayed-reward "
+            "joining and online learning. Send `Authorization: Bearer <key>`; roles: "
+            "`app` (decisions, events, customers), `marketer` (catalog, guardrails, goal, "
+            "metrics, audit, read customers), `admin` (everything, keys, model promotion)."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    _metrics(app, service)
+
+    @app.exception_handler(NBAError)
+    async def nba_error(_request: Request, exc: NBAError) -> JSONResponse:
+        status = status_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": _describe(exc), "errors": errors}, status_code=422)
+
+    from .routers import admin, config, customers, decisions, events, ops
+
+    for module in (decisions, events, customers, config, admin, ops):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,40 @@
+"""``/v1/customers/{id}``: a customer's history in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from ..deps import get_service, require
+from ..schemas import CustomerPut
+from ..services import DecisionService, Principal
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+@router.get("/{customer_id}", responses={404: {"description": "Unknown customer."}})
+def get_customer(
+    customer_id: str,
+    _: Principal = Depends(require("app", "marketer")),  # noqa: B008
+    service: DecisionService = Depends(get_service),  # noqa: B008
+) -> Any:
+    """Attributes, consent, signals, recent decisions and events."""
+    return service.get_customer(customer_id)
+
+
+@router.put("/{customer_id}", responses={422: {"description": "Names the field at fault."}})
+def put_customer(
+    customer_id: str,
+    body: CustomerPut,
+    who: Principal = Depends(require("app")),  # noqa: B008
+    service: DecisionService = Depends(get_service),  # noqa: B008
+) -> Any:
+    """Set attributes, consent (per channel) and time zone; applies to the next decision."""
+    return service.put_customer(
+        customer_id,
+        attributes=body.attributes,
+        consent=body.consent,
+        timezone=body.timezone,
+        who=who.key_id,
+    )

@@ -1,0 +1,79 @@
+"""``/v1/decisions``: single and batch decisions, and logged decisions by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from ..deps import get_service, require
+from ..schemas import (
+    BatchDecisionOut,
+    BatchDecisionRequest,
+    DecisionDetail,
+    DecisionOut,
+    DecisionRequest,
+)
+from ..services import DecisionService, Principal
+
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or unknown API key."},
+    403: {"description": "The key's role may not ask for decisions."},
+    422: {"description": "Invalid request; the message names the field."},
+}
+
+
+@router.post("", response_model=DecisionOut, responses=_ERRORS)
+def decide(
+    body: DecisionRequest,
+    _: Principal = Depends(require("app")),  # noqa: B008
+    service: DecisionService = Depends(get_service),  # noqa: B008
+) -> Any:
+    """Decide what to send one customer next (or nothing).
+
+    A chosen contact counts against caps and budgets at once; a dry run does
+    not, and is not logged. Unknown customers are decided from a cold start.
+    """
+    rt, batch = service.decide(
+        [body.customer_id],
+        body.now,
+        trigger=body.trigger,
+        context=body.context,
+        dry_run=body.dry_run,
+    )
+    return JSONResponse(service.decision_dicts(rt, batch)[0])
+
+
+@router.post(
+    "/batch",
+    response_model=BatchDecisionOut,
+    responses=_ERRORS | {413: {"description": "More than 10,000 customer ids."}},
+)
+def decide_batch(
+    body: BatchDecisionRequest,
+    _: Principal = Depends(require("app")),  # noqa: B008
+    service: DecisionService = Depends(get_service),  # noqa: B008
+) -> Any:
+    """Decide for a list of customers (at most 10,000 per call), in one transaction."""
+    rt, batch = service.decide(
+        body.customer_ids,
+        body.now,
+        trigger=body.trigger,
+        context=body.context,
+        dry_run=body.dry_run,
+    )
+    return JSONResponse({"decisions": service.decision_dicts(rt, batch)})
+
+
+@router.get("/{decision_id}", response_model=DecisionDetail, responses=_ERRORS | {404: {}})
+def get_decision(
+    decision_id: str,
+    _: Principal = Depends(require("app", "marketer")),  # noqa: B008
+    service: DecisionService = Depends(get_service),  # noqa: B008
+) -> Any:
+    """A logged decision, its joined events, its reward so far and whether its
+    attribution window has closed."""
+    return service.get_decision(decision_id)

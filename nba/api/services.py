@@ -1,0 +1,1401 @@
+"""The decision service: the flow behind the HTTP API (no HTTP here).
+
+:class:`DecisionService` owns the store, the configuration (catalog,
+guardrails, goal: versioned in the database, effective on the next decision
+in every process) and the serving policy. Every decision goes through the
+one pipeline: the customers' :class:`~nba.features.signals.CustomerStates`
+are built from the stored profile, events and recorded contacts;
+:meth:`nba.pipeline.Decider.decide` decides; the decision is logged and a
+chosen contact counted against caps and budgets in the same transaction.
+
+The learning loop (:meth:`DecisionService.learn`) joins events to decisions,
+closes decisions whose attribution window has ended (reward from the goal),
+lets the policy learn from them on a copy that is then swapped in, and
+snapshots the policy so that a restart continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import hmac
+import logging
+import math
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, bindparam, select, update
+
+from nba.catalog import Catalog
+from nba.config import load_document
+from nba.events import Event, EventType
+from nba.exceptions import NBAError
+from nba.features.encoding import Encoder
+from nba.features.signals import EVENT_CODES
+from nba.goals import Goal, attribute_events, parse_goal
+from nba.guardrails import Guardrails, parse_guardrails
+from nba.pipeline import Decider, DecisionBatch
+from nba.policies.base import Context, LoggedBatch, Policy
+from nba.settings import Settings
+from nba.store import repo
+from nba.store.db import Store
+from nba.store.schema import decisions, events, policy_snapshots
+
+from .errors import AuthError, ForbiddenError, InputError, NotFoundError, TooLargeError
+
+__all__ = ["DecisionService", "Runtime", "MAX_BATCH", "CONFIG_KINDS", "Principal"]
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 10_000
+CONFIG_KINDS = ("catalog", "guardrails", "goal")
+DAY = 86_400.0
+_RULES_SOURCE = "rules"
+_CHAMPION = "models:/nba@champion"
+
+
+class _BudgetRace(Exception):
+    """Another process spent the budget between our read and our write; retry."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: key id and role."""
+
+    key_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One consistent configuration: what decides, until the next change."""
+
+    head: int
+    versions: dict[str, int]
+    documents: dict[str, Any]
+    catalog: Catalog
+    guardrails: Guardrails
+    goal: Goal
+    encoder: Encoder
+    action_ids: tuple[str, ...]
+    action_channel: tuple[str | None, ...]
+    action_message: tuple[str | None, ...]
+
+
+@dataclass
+class _Serving:
+    """The serving policy and where it came from."""
+
+    policy: Policy
+    source: str
+    requested: str | None
+    degraded: bool = False
+    reason: str | None = None
+    snapshot_id: int = 0
+    learned: int = 0
+    last_learn: dict[str, Any] = field(default_factory=dict)
+
+
+def _epoch(ts: datetime) -> float:
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.timestamp()
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def _copy_policy(policy: Policy) -> Policy:
+    """A copy to learn on while the original keeps serving."""
+    try:
+        return copy.deepcopy(policy)
+    except Exception:  # native state (e.g. a VW workspace): go through save/load
+        with tempfile.TemporaryDirectory() as tmp:
+            policy.save(Path(tmp) / "p")
+            return Policy.load(Path(tmp) / "p")
+
+
+class DecisionService:
+    """Decisions, events, reward join, learning, configuration and keys.
+
+    Parameters
+    ----------
+    settings
+        nba's settings (database URL, admin key, model URI, config files).
+    random_state
+        Seed for sampling (``None``: from the OS).
+    learn_interval
+        Seconds between background learning steps; ``None`` or 0 disables
+        the background worker (call :meth:`learn` yourself).
+    champion_lookup
+        Look for ``models:/nba@champion`` when no model URI is set.
+
+    Raises
+    ------
+    ConfigError
+        If the settings are unsafe outside development (no admin key) or a
+        configuration file is invalid.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        random_state: int | None = None,
+        learn_interval: float | None = None,
+        champion_lookup: bool = True,
+    ) -> None:
+        from nba.exceptions import ConfigError
+
+        if settings.env != "development" and settings.admin_key is None:
+            raise ConfigError(
+                f"`NBA_ENV={settings.env}` requires `NBA_ADMIN_KEY` (the first admin key); "
+                "set it, or use NBA_ENV=development for local use"
+            )
+        self.settings = settings
+        self.store = Store(settings.database_url)
+        self._rng = np.random.default_rng(random_state)
+        self._lock = threading.RLock()
+        self._learn_lock = threading.Lock()
+        self._key_cache: dict[str, tuple[float, Principal | None]] = {}
+        admin = settings.admin_key.get_secret_value() if settings.admin_key else None
+        self._admin_hash = repo.hash_key(admin) if admin else None
+        self.started_at = time.time()
+        self.counters: dict[str, Any] = {}
+        self._bootstrap_configs()
+        with self.store.read() as conn:
+            self._runtime = self._load_runtime(conn)
+        self._serving = self._load_policy(champion_lookup)
+        self._fallback = self._rules_policy()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self.learn_interval = learn_interval
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background learner (if an interval is set)."""
+        if self.learn_interval and self._worker is None:
+            self._worker = threading.Thread(
+                target=self._run_worker, name="nba-learner", daemon=True
+            )
+            self._worker.start()
+
+    def stop(self) -> None:
+        """Stop the background learner and close the database connections."""
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+            self._worker = None
+        self.store.dispose()
+
+    def _run_worker(self) -> None:
+        assert self.learn_interval
+        while not self._stop.wait(self.learn_interval):
+            try:
+                self.learn()
+            except Exception:  # the learner must never take the service down
+                log.exception("background learning step failed")
+
+    # -- configuration ---------------------------------------------------------------
+    def _bootstrap_configs(self) -> None:
+        """Seed the database from the configured files the first time."""
+        s = self.settings
+        with self.store.write() as conn:
+            missing = [k for k in CONFIG_KINDS if repo.latest_config(conn, k) is None]
+            if not missing:
+                return
+            docs = {
+                "catalog": load_document(s.catalog),
+                "guardrails": load_document(s.guardrails),
+                "goal": load_document(s.goal),
+            }
+            cat = Catalog.from_dict(docs["catalog"], str(s.catalog))
+            parse_guardrails(docs["guardrails"], cat, str(s.guardrails))
+            parse_goal(docs["goal"], cat, str(s.goal))
+            now = time.time()
+            for kind in missing:
+                stored = repo.latest_config(conn, kind)
+                if stored is None:  # not created meanwhile by another process
+                    repo.put_config(conn, kind, docs[kind], "startup", now)
+                    repo.add_audit(conn, "startup", "create", kind, None, docs[kind], now)
+
+    def _load_runtime(self, conn: Connection) -> Runtime:
+        docs, versions = {}, {}
+        for kind in CONFIG_KINDS:
+            row = repo.latest_config(conn, kind)
+            assert row is not None
+            docs[kind], versions[kind] = row.document, int(row.version)
+        return self._compile(docs, versions, repo.config_head(conn))
+
+    @staticmethod
+    def _compile(docs: dict[str, Any], versions: dict[str, int], head: int) -> Runtime:
+        cat = Catalog.from_dict(docs["catalog"], "catalog")
+        guard = Guardrails(parse_guardrails(docs["guardrails"], cat, "guardrails"), cat)
+        goal = parse_goal(docs["goal"], cat, "goal")
+        acts = cat.actions.actions
+        return Runtime(
+            head=head,
+            versions=versions,
+            documents=docs,
+            catalog=cat,
+            guardrails=guard,
+            goal=goal,
+            encoder=Encoder(cat),
+            action_ids=cat.actions.ids,
+            action_channel=tuple(a.channel for a in acts),
+            action_message=tuple(a.message_id for a in acts),
+        )
+
+    def _current(self, conn: Connection) -> Runtime:
+        """The runtime, reloaded if any process changed the configuration."""
+        head = repo.config_head(conn)
+        rt = self._runtime
+        if head != rt.head:
+            with self._lock:
+                if self._runtime.head != head:
+                    self._runtime = self._load_runtime(conn)
+                    self._on_config_change()
+                rt = self._runtime
+        return rt
+
+    def _on_config_change(self) -> None:
+        self._fallback = self._rules_policy()
+
+    def get_config(self, kind: str) -> tuple[int, Any]:
+        """The current version and document of ``catalog``, ``guardrails`` or ``goal``."""
+        self._check_kind(kind)
+        with self.store.read() as conn:
+            rt = self._current(conn)
+        return rt.versions[kind], rt.documents[kind]
+
+    @staticmethod
+    def _check_kind(kind: str) -> None:
+        if kind not in CONFIG_KINDS:
+            raise NotFoundError(f"unknown configuration `{kind}`; expected one of {CONFIG_KINDS}")
+
+    def put_config(self, kind: str, document: Any, who: str) -> int:
+        """Validate and store a new version of a configuration document.
+
+        The new document is checked together with the other two (a catalog
+        change must keep the guardrails and goal valid). Effective on the next
+        decision, in every process. Returns the new version.
+
+        Raises
+        ------
+        ConfigError
+            Naming the document and field at fault; nothing is stored.
+        """
+        self._check_kind(kind)
+        with self.store.write() as conn:
+            rt = self._current(conn)
+            docs = dict(rt.documents)
+            docs[kind] = document
+            self._compile(docs, rt.versions, rt.head)  # raises before anything is stored
+            now = time.time()
+            version = repo.put_config(conn, kind, document, who, now)
+            repo.add_audit(conn, who, "update", kind, rt.documents[kind], document, now)
+        return version
+
+    def audit(self, target: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The audit log, newest first."""
+        with self.store.read() as conn:
+            rows = repo.list_audit(conn, target, limit)
+        return [
+            {
+                "id": r.id,
+                "at": _iso(r.at),
+                "who": r.who,
+                "action": r.action,
+                "target": r.target,
+                "before": r.before,
+                "after": r.after,
+            }
+            for r in rows
+        ]
+
+    # -- policy ----------------------------------------------------------------------
+    def _rules_policy(self) -> Policy:
+        from nba.policies.rules import RulePolicy
+
+        return RulePolicy(rules=str(self.settings.rules))
+
+    def _load_policy(self, champion_lookup: bool) -> _Serving:
+        requested = self.settings.model_uri
+        uri = requested or (_CHAMPION if champion_lookup else None)
+        serving = _Serving(self._rules_policy(), _RULES_SOURCE, requested)
+        if uri is not None:
+            try:
+                serving = _Serving(_open_model(uri), uri, requested)
+            except Exception as exc:
+                if requested is not None:
+                    serving.degraded = True
+                    serving.reason = f"cannot load model `{uri}`: {exc}"
+                    log.warning("serving the rule baseline: %s", serving.reason)
+        with self.store.read() as conn:
+            snap = conn.execute(
+                select(policy_snapshots.c.id)
+                .where(policy_snapshots.c.source == serving.source)
+                .order_by(policy_snapshots.c.id.desc())
+                .limit(1)
+            ).first()
+            if snap is not None:
+                try:
+                    loaded = repo.load_snapshot(conn, serving.source)
+                    if loaded is not None:
+                        serving.policy = loaded
+                        serving.snapshot_id = int(snap.id)
+                except Exception as exc:
+                    log.warning("cannot load the policy snapshot: %s", exc)
+        return serving
+
+    def promote(self, model_uri: str, who: str) -> dict[str, Any]:
+        """Serve another model from now on (recorded in the audit log).
+
+        Raises
+        ------
+        InputError
+            If the model cannot be loaded (the current policy keeps serving).
+        """
+        try:
+            policy = _open_model(model_uri)
+        except Exception as exc:
+            raise InputError(f"`model_uri`: cannot load model {model_uri!r}: {exc}") from None
+        with self._lock:
+            before = self._serving.source
+            self._serving = _Serving(policy, model_uri, model_uri)
+        with self.store.write() as conn:
+            repo.add_audit(
+                conn,
+                who,
+                "promote",
+                "model",
+                {"model_uri": before},
+                {"model_uri": model_uri},
+                time.time(),
+            )
+        return self.policy_info()
+
+    def policy_info(self) -> dict[str, Any]:
+        """Which policy serves, and whether the service is degraded."""
+        s = self._serving
+        return {
+            "name": s.policy.name,
+            "version": s.policy.version,
+            "source": s.source,
+            "requested_model": s.requested,
+            "degraded": s.degraded,
+            "reason": s.reason,
+        }
+
+    def health(self) -> dict[str, Any]:
+        """The ``/healthz`` document."""
+        with self.store.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+            rt = self._current(conn)
+        info = self.policy_info()
+        return {
+            "status": "degraded" if info["degraded"] else "ok",
+            "degraded": info["degraded"],
+            "reason": info["reason"],
+            "policy": info,
+            "config_versions": rt.versions,
+            "database": self.store.dialect,
+            "uptime_seconds": time.time() - self.started_at,
+        }
+
+    # -- keys ------------------------------------------------------------------------
+    def authenticate(self, key: str | None) -> Principal:
+        """The principal of a bearer key.
+
+        Raises
+        ------
+        AuthError
+            If the key is missing, unknown or revoked.
+        """
+        if not key:
+            raise AuthError("missing API key: send `Authorization: Bearer <key>`")
+        h = repo.hash_key(key)
+        if self._admin_hash is not None and hmac.compare_digest(h, self._admin_hash):
+            return Principal("env-admin", "admin")
+        now = time.monotonic()
+        hit = self._key_cache.get(h)
+        if hit is not None and hit[0] > now:
+            principal = hit[1]
+        else:
+            with self.store.read() as conn:
+                found = repo.role_of_key(conn, key)
+            principal = None if found is None else Principal(*found)
+            self._key_cache[h] = (now + 2.0, principal)  # revocation: <= 2 s in other processes
+        if principal is None:
+            raise AuthError("unknown or revoked API key")
+        return principal
+
+    @staticmethod
+    def require(principal: Principal, *roles: str) -> None:
+        """Raise ForbiddenError unless the principal has one of ``roles`` (admin always may)."""
+        if principal.role != "admin" and principal.role not in roles:
+            raise ForbiddenError(
+                f"role `{principal.role}` may not do this; needs one of {', '.join(roles)}"
+            )
+
+    def create_key(self, role: str, who: str) -> dict[str, str]:
+        """Create a key for ``role``; the key itself is returned once and stored hashed.
+
+        Raises
+        ------
+        InputError
+            If the role is unknown.
+        """
+        if role not in repo.ROLES:
+            raise InputError(f"`role`: expected one of {', '.join(repo.ROLES)}, got {role!r}")
+        now = time.time()
+        with self.store.write() as conn:
+            key_id, key = repo.create_key(conn, role, now)
+            repo.add_audit(conn, who, "create", "key", None, {"key_id": key_id, "role": role}, now)
+        return {"key_id": key_id, "key": key, "role": role}
+
+    def revoke_key(self, key_id: str, who: str) -> None:
+        """Revoke a key.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such live key.
+        """
+        now = time.time()
+        with self.store.write() as conn:
+            if not repo.revoke_key(conn, key_id):
+                raise NotFoundError(f"no live API key with id `{key_id}`")
+            repo.add_audit(conn, who, "revoke", "key", {"key_id": key_id}, None, now)
+        self._key_cache.clear()
+
+    # -- decisions -------------------------------------------------------------------
+    def decide(
+        self,
+        customer_ids: Sequence[str],
+        now: datetime | None = None,
+        *,
+        trigger: str | None = None,
+        context: dict[str, Any] | None = None,
+        dry_run: bool = False,
+    ) -> tuple[Runtime, DecisionBatch]:
+        """Decide for customers and, unless ``dry_run``, log and count the contacts.
+
+        Parameters
+        ----------
+        customer_ids
+            One or many (<= :data:`MAX_BATCH`) distinct customer ids; unknown
+            customers are decided from a cold start.
+        now
+            Decision time (default: the clock).
+        trigger, context
+            What the calling application says about the moment; logged.
+        dry_run
+            Decide without logging or counting anything.
+
+        Returns
+        -------
+        (Runtime, DecisionBatch)
+            The configuration used and the decisions, in input order.
+
+        Raises
+        ------
+        InputError, TooLargeError
+            On an empty, duplicated or too long id list.
+        """
+        ids = [str(c) for c in customer_ids]
+        if not ids:
+            raise InputError("`customer_ids`: expected at least one customer id")
+        if len(ids) > MAX_BATCH:
+            raise TooLargeError(
+                f"`customer_ids`: at most {MAX_BATCH} customers per call, got {len(ids)}; "
+                "split the list"
+            )
+        if len(set(ids)) != len(ids):
+            seen: set[str] = set()
+            dup = next(c for c in ids if c in seen or seen.add(c))  # type: ignore[func-returns-value]
+            raise InputError(f"`customer_ids`: customer `{dup}` appears more than once")
+        if any(not c for c in ids):
+            raise InputError("`customer_ids`: ids must be non-empty strings")
+        t = time.time() if now is None else _epoch(now)
+        when = datetime.fromtimestamp(t, UTC)
+        for _attempt in range(10):
+            try:
+                return self._decide_once(ids, when, t, trigger, context, dry_run)
+            except _BudgetRace:
+                continue
+        raise NBAError("could not allocate the daily budget after 10 attempts; try again")
+
+    def _decide_once(
+        self,
+        ids: list[str],
+        when: datetime,
+        t: float,
+        trigger: str | None,
+        context: dict[str, Any] | None,
+        dry_run: bool,
+    ) -> tuple[Runtime, DecisionBatch]:
+        tx = self.store.read() if dry_run else self.store.write()
+        with tx as conn:
+            rt = self._current(conn)
+            wall = time.time()
+            if not dry_run:
+                repo.ensure_customers(conn, ids, wall)
+                repo.lock_customers(conn, ids)
+            rows = repo.load_customers(conn, ids)
+            hist = repo.load_history(conn, rt.catalog, ids)
+            states = hist.to_states(rt.catalog, ids, rows)
+            budgets = rt.guardrails.spec.budgets
+            day = int(math.floor(t / DAY))
+            used = repo.budget_used(conn, [b.channel for b in budgets], day)
+            left = {b.channel: float(b.max_per_day - used[b.channel]) for b in budgets}
+            batch = self._run_pipeline(rt, states, when, left)
+            if not dry_run:
+                chan = rt.catalog.actions.channel_index
+                for b in budgets:
+                    j = rt.catalog.channel_ids.index(b.channel)
+                    k = int((chan[batch.action] == j).sum())
+                    if k and not repo.take_budget(conn, b.channel, day, k, b.max_per_day):
+                        raise _BudgetRace()
+                repo.insert_decisions(conn, self._decision_rows(rt, batch, t, trigger, context))
+        self._count_decisions(batch, dry_run)
+        return rt, batch
+
+    def _run_pipeline(
+        self, rt: Runtime, states: Any, when: datetime, left: dict[str, float]
+    ) -> DecisionBatch:
+        serving = self._serving
+        try:
+            decider = Decider(
+                rt.catalog,
+                rt.guardrails,
+                serving.policy,
+                encoder=rt.encoder,
+                random_state=self._rng,
+            )
+            return decider.decide(states, when, budget_left=dict(left))
+        except Exception as exc:  # decisions never fail because of the model
+            if serving.policy is self._fallback:
+                raise
+            log.warning(
+                "policy `%s` failed (%s); deciding with the rule baseline", serving.policy.name, exc
+            )
+            serving.degraded = True
+            serving.reason = f"policy `{serving.policy.name}` failed: {exc}"
+            decider = Decider(
+                rt.catalog,
+                rt.guardrails,
+                self._fallback,
+                encoder=rt.encoder,
+                random_state=self._rng,
+            )
+            return decider.decide(states, when, budget_left=dict(left))
+
+    def _decision_rows(
+        self,
+        rt: Runtime,
+        batch: DecisionBatch,
+        t: float,
+        trigger: str | None,
+        context: dict[str, Any] | None,
+    ) -> list[dict[str, Any]]:
+        X = np.ascontiguousarray(batch.context.X, dtype=np.float32)
+        allowed = np.packbits(batch.guardrails.allowed, axis=1)
+        window = rt.goal.window_seconds
+        out = []
+        for i, did in enumerate(batch.decision_ids):
+            a = int(batch.action[i])
+            out.append(
+                {
+                    "decision_id": did,
+                    "customer_id": str(batch.signals.customer_ids[i]),
+                    "created_at": t,
+                    "action": a,
+                    "action_id": rt.action_ids[a],
+                    "channel": rt.action_channel[a],
+                    "message_id": rt.action_message[a],
+                    "propensity": float(batch.propensity[i]),
+                    "distribution": self._distribution(rt, batch, i),
+                    "policy_name": batch.policy_name,
+                    "policy_version": batch.policy_version,
+                    "explored": bool(batch.explored[i]),
+                    "holdout": bool(batch.guardrails.holdout[i]),
+                    "suppressed": self._suppressed(rt, batch, i),
+                    "trigger": trigger,
+                    "request_context": context,
+                    "catalog_version": rt.versions["catalog"],
+                    "x": X[i].tobytes(),
+                    "allowed": allowed[i].tobytes(),
+                    "window_end": t + window,
+                    "reward": None,
+                    "closed": False,
+                    "learned": False,
+                }
+            )
+        return out
+
+    @staticmethod
+    def _distribution(rt: Runtime, batch: DecisionBatch, i: int) -> dict[str, float]:
+        p = batch.probs[i]
+        return {rt.action_ids[a]: float(p[a]) for a in np.flatnonzero(batch.guardrails.allowed[i])}
+
+    @staticmethod
+    def _suppressed(rt: Runtime, batch: DecisionBatch, i: int) -> list[dict[str, str]]:
+        reason = batch.guardrails.reason[i]
+        names = batch.guardrails.rule_names
+        return [
+            {
+                "message_id": rt.action_message[a] or "",
+                "channel": rt.action_channel[a] or "",
+                "rule": names[reason[a]],
+            }
+            for a in np.flatnonzero(reason >= 0)
+        ]
+
+    def decision_dicts(self, rt: Runtime, batch: DecisionBatch) -> list[dict[str, Any]]:
+        """The decisions in DESIGN.md's JSON shape (plus distribution and holdout)."""
+        created = batch.created_at.isoformat()
+        out = []
+        for i, did in enumerate(batch.decision_ids):
+            a = int(batch.action[i])
+            out.append(
+                {
+                    "decision_id": did,
+                    "customer_id": str(batch.signals.customer_ids[i]),
+                    "action": None
+                    if a == 0
+                    else {"message_id": rt.action_message[a], "channel": rt.action_channel[a]},
+                    "propensity": float(batch.propensity[i]),
+                    "policy": {"name": batch.policy_name, "version": batch.policy_version},
+                    "explored": bool(batch.explored[i]),
+                    "suppressed": self._suppressed(rt, batch, i),
+                    "created_at": created,
+                    "holdout": bool(batch.guardrails.holdout[i]),
+                    "distribution": self._distribution(rt, batch, i),
+                }
+            )
+        return out
+
+    def _count_decisions(self, batch: DecisionBatch, dry_run: bool) -> None:
+        hook = self.counters.get("decisions")
+        if hook is not None:
+            hook(batch, dry_run)
+
+    def get_decision(self, decision_id: str) -> dict[str, Any]:
+        """A logged decision with its joined events, reward so far and window state.
+
+        Raises
+        ------
+        NotFoundError
+            If no such decision was logged.
+        """
+        with self.store.read() as conn:
+            rt = self._current(conn)
+            row = conn.execute(
+                select(decisions).where(decisions.c.decision_id == decision_id)
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no decision with id `{decision_id}`")
+            evs = conn.execute(
+                select(events).where(events.c.attributed_to == decision_id).order_by(events.c.ts)
+            ).all()
+        goal = rt.goal
+        so_far = -float(goal.action_cost[row.action]) if row.action < len(goal.action_cost) else 0.0
+        joined = []
+        for e in evs:
+            r = goal.event_reward(e.type, e.value or 0.0)
+            if not e.late:
+                so_far += r
+            joined.append(_event_dict(e) | {"reward": r})
+        return {
+            "decision_id": row.decision_id,
+            "customer_id": row.customer_id,
+            "action": None
+            if row.action == 0
+            else {"message_id": row.message_id, "channel": row.channel},
+            "propensity": row.propensity,
+            "policy": {"name": row.policy_name, "version": row.policy_version},
+            "explored": row.explored,
+            "suppressed": row.suppressed,
+            "created_at": _iso(row.created_at),
+            "holdout": row.holdout,
+            "distribution": row.distribution,
+            "trigger": row.trigger,
+            "context": row.request_context,
+            "events": joined,
+            "reward": row.reward if row.closed else so_far,
+            "window_end": _iso(row.window_end),
+            "window_closed": bool(row.closed),
+            "learned": bool(row.learned),
+        }
+
+    # -- events ----------------------------------------------------------------------
+    def ingest_events(self, evs: Sequence[Event], now: datetime | None = None) -> dict[str, int]:
+        """Store events (idempotent by ``event_id``), joined to their decisions.
+
+        All-or-nothing: the batch is validated first; an invalid event rejects
+        the whole batch and nothing is stored.
+
+        Returns
+        -------
+        ``{"accepted", "duplicates", "late", "unknown_decision"}`` counts.
+
+        Raises
+        ------
+        InputError
+            Naming the event (by position) and the field at fault.
+        """
+        with self.store.read() as conn:
+            rt = self._current(conn)
+        chans = set(rt.catalog.channel_ids)
+        for i, e in enumerate(evs):
+            if not e.event_id:
+                raise InputError(f"`events[{i}].event_id`: expected a non-empty string")
+            if not e.customer_id:
+                raise InputError(f"`events[{i}].customer_id`: expected a non-empty string")
+            if e.channel is not None and e.channel not in chans:
+                raise InputError(
+                    f"`events[{i}].channel`: unknown channel {e.channel!r}; expected one of "
+                    f"{', '.join(rt.catalog.channel_ids)}"
+                )
+            if not math.isfinite(float(e.value or 0.0)):
+                raise InputError(f"`events[{i}].value`: expected a finite number")
+        wall = time.time() if now is None else _epoch(now)
+        first: dict[str, Event] = {}
+        for e in evs:
+            first.setdefault(str(e.event_id), e)
+        with self.store.write() as conn:
+            existing: set[str] = set()
+            ids = list(first)
+            for part in repo.chunks(ids):
+                existing |= set(
+                    conn.execute(select(events.c.event_id).where(events.c.event_id.in_(part)))
+                    .scalars()
+                    .all()
+                )
+            new = [e for k, e in first.items() if k not in existing]
+            rows = self._join_new_events(conn, rt, new, wall)
+            if rows:
+                stmt = repo._insert(conn, events).on_conflict_do_nothing(
+                    index_elements=["event_id"]
+                )
+                for part in repo.chunks(rows):
+                    conn.execute(stmt, list(part))
+                repo.ensure_customers(conn, sorted({r["customer_id"] for r in rows}), wall)
+        out = {
+            "accepted": len(rows),
+            "duplicates": len(evs) - len(rows),
+            "late": sum(r["late"] for r in rows),
+            "unknown_decision": sum(r["unknown_decision"] for r in rows),
+        }
+        hook = self.counters.get("events")
+        if hook is not None:
+            hook(out)
+        return out
+
+    def _join_new_events(
+        self, conn: Connection, rt: Runtime, new: Sequence[Event], wall: float
+    ) -> list[dict[str, Any]]:
+        if not new:
+            return []
+        named = sorted({e.decision_id for e in new if e.decision_id})
+        free_customers = sorted({e.customer_id for e in new if not e.decision_id})
+        cols = (
+            decisions.c.decision_id,
+            decisions.c.customer_id,
+            decisions.c.created_at,
+            decisions.c.window_end,
+            decisions.c.closed,
+            decisions.c.action,
+        )
+        known: dict[str, Any] = {}
+        for part in repo.chunks(named):
+            for r in conn.execute(select(*cols).where(decisions.c.decision_id.in_(part))):
+                known[r.decision_id] = r
+        contacts: list[Any] = []
+        for part in repo.chunks(free_customers):
+            contacts += conn.execute(
+                select(*cols).where(decisions.c.customer_id.in_(part), decisions.c.action != 0)
+            ).all()
+        dec = list(known.values()) + [c for c in contacts if c.decision_id not in known]
+        pos = {d.decision_id: i for i, d in enumerate(dec)}
+        cust_code: dict[str, int] = {}
+        for d in dec:
+            cust_code.setdefault(d.customer_id, len(cust_code))
+        for e in new:
+            cust_code.setdefault(e.customer_id, len(cust_code))
+        ev_ts = np.array([_epoch(e.timestamp) for e in new])
+        if dec:
+            target, _late = attribute_events(
+                np.array([cust_code[d.customer_id] for d in dec]),
+                np.array([d.created_at for d in dec]),
+                np.array([d.action != 0 for d in dec]),
+                np.array([cust_code[e.customer_id] for e in new]),
+                ev_ts,
+                np.array([pos.get(e.decision_id, -1) if e.decision_id else -1 for e in new]),
+                rt.goal.window_seconds,
+            )
+        else:
+            target = np.full(len(new), -1)
+        rows = []
+        for i, e in enumerate(new):
+            unknown = bool(e.decision_id) and e.decision_id not in known
+            d = dec[target[i]] if target[i] >= 0 else None
+            if d is not None and e.decision_id and d.customer_id != e.customer_id:
+                raise InputError(
+                    f"`events[{i}].decision_id`: decision `{e.decision_id}` belongs to another "
+                    "customer"
+                )
+            late = d is not None and (ev_ts[i] > d.window_end or bool(d.closed))
+            rows.append(
+                {
+                    "event_id": str(e.event_id),
+                    "customer_id": e.customer_id,
+                    "type": EventType(e.type).value,
+                    "ts": float(ev_ts[i]),
+                    "decision_id": e.decision_id,
+                    "channel": e.channel,
+                    "message_id": e.message_id,
+                    "value": float(e.value or 0.0),
+                    "properties": dict(e.properties or {}),
+                    "received_at": wall,
+                    "attributed_to": None if d is None else d.decision_id,
+                    "late": bool(late),
+                    "unknown_decision": unknown,
+                }
+            )
+        return rows
+
+    # -- customers -------------------------------------------------------------------
+    def get_customer(self, customer_id: str, now: datetime | None = None) -> dict[str, Any]:
+        """Attributes, consent, signals, recent decisions and events of a customer.
+
+        Raises
+        ------
+        NotFoundError
+            If the service never heard of the customer.
+        """
+        t = time.time() if now is None else _epoch(now)
+        with self.store.read() as conn:
+            rt = self._current(conn)
+            rows = repo.load_customers(conn, [customer_id])
+            if customer_id not in rows:
+                raise NotFoundError(f"no customer with id `{customer_id}`")
+            hist = repo.load_history(conn, rt.catalog, [customer_id])
+            recent_d = conn.execute(
+                select(decisions)
+                .where(decisions.c.customer_id == customer_id)
+                .order_by(decisions.c.created_at.desc())
+                .limit(20)
+            ).all()
+            recent_e = conn.execute(
+                select(events)
+                .where(events.c.customer_id == customer_id)
+                .order_by(events.c.ts.desc())
+                .limit(50)
+            ).all()
+        row = rows[customer_id]
+        states = hist.to_states(rt.catalog, [customer_id], rows)
+        sig = states.signals(datetime.fromtimestamp(t, UTC))
+        consent = {c: bool(sig.consent[0, j]) for j, c in enumerate(sig.channels)}
+        return {
+            "customer_id": customer_id,
+            "timezone": row.timezone,
+            "attributes": row.attributes,
+            "consent": consent,
+            "signals": sig.row(0),
+            "decisions": [
+                {
+                    "decision_id": d.decision_id,
+                    "created_at": _iso(d.created_at),
+                    "action": None
+                    if d.action == 0
+                    else {"message_id": d.message_id, "channel": d.channel},
+                    "propensity": d.propensity,
+                    "policy": {"name": d.policy_name, "version": d.policy_version},
+                    "reward": d.reward,
+                    "window_closed": bool(d.closed),
+                }
+                for d in recent_d
+            ],
+            "events": [_event_dict(e) for e in recent_e],
+        }
+
+    def put_customer(
+        self,
+        customer_id: str,
+        *,
+        attributes: dict[str, Any] | None,
+        consent: dict[str, bool] | None,
+        timezone: str | None,
+        who: str,
+    ) -> dict[str, Any]:
+        """Set a customer's attributes, consent and time zone (merged into what is stored).
+
+        A consent given here is also recorded as a ``consent_changed`` event
+        so that it overrides older unsubscribes, and applies to the next decision.
+
+        Raises
+        ------
+        InputError
+            Naming the channel, attribute or time zone at fault.
+        """
+        with self.store.read() as conn:
+            rt = self._current(conn)
+        cat = rt.catalog
+        for ch in consent or {}:
+            if ch not in cat.channel_ids:
+                raise InputError(
+                    f"`consent.{ch}`: unknown channel; expected one of {', '.join(cat.channel_ids)}"
+                )
+        for k, v in (attributes or {}).items():
+            spec = cat.attributes.get(k)
+            if spec is not None and spec.type == "numeric" and v is not None:
+                try:
+                    float(v)
+                except (TypeError, ValueError):
+                    raise InputError(f"`attributes.{k}`: expected a number, got {v!r}") from None
+            if spec is not None and spec.type == "categorical" and v is not None:
+                if spec.values and str(v) not in spec.values:
+                    raise InputError(
+                        f"`attributes.{k}`: expected one of {', '.join(spec.values)}, got {v!r}"
+                    )
+        if timezone is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InputError(
+                    f"`timezone`: unknown time zone {timezone!r}; expected an IANA name such as "
+                    "'Europe/Paris'"
+                ) from None
+        from nba.store.schema import customers
+
+        now = time.time()
+        with self.store.write() as conn:
+            repo.ensure_customers(conn, [customer_id], now)
+            repo.lock_customers(conn, [customer_id])
+            row = repo.load_customers(conn, [customer_id])[customer_id]
+            attrs = dict(row.attributes or {}) | dict(attributes or {})
+            cons = dict(row.consent or {}) | dict(consent or {})
+            values: dict[str, Any] = {"attributes": attrs, "consent": cons, "updated_at": now}
+            if timezone is not None:
+                values["timezone"] = timezone
+            conn.execute(
+                update(customers).where(customers.c.customer_id == customer_id).values(**values)
+            )
+            if consent:
+                stmt = repo._insert(conn, events)
+                conn.execute(
+                    stmt,
+                    [
+                        {
+                            "event_id": f"consent:{customer_id}:{ch}:{now:.6f}",
+                            "customer_id": customer_id,
+                            "type": EventType.CONSENT_CHANGED.value,
+                            "ts": now,
+                            "decision_id": None,
+                            "channel": ch,
+                            "message_id": None,
+                            "value": 0.0,
+                            "properties": {"consent": bool(v), "source": f"PUT by {who}"},
+                            "received_at": now,
+                            "attributed_to": None,
+                            "late": False,
+                            "unknown_decision": False,
+                        }
+                        for ch, v in consent.items()
+                    ],
+                )
+        return self.get_customer(customer_id)
+
+    # -- learning loop ---------------------------------------------------------------
+    def learn(self, now: datetime | None = None) -> dict[str, Any]:
+        """One step of the learning loop: join, close, learn, snapshot.
+
+        1. events that named a decision not yet logged are joined again;
+        2. decisions whose attribution window ended by ``now`` are closed
+           with their reward (goal weights of their on-time events, minus the
+           send cost; 0 minus cost when nothing happened);
+        3. the serving policy learns from closed decisions not learned yet
+           (``partial_fit`` on a copy, swapped in when done) and is snapshotted.
+
+        Parameters
+        ----------
+        now
+            The clock to close windows against (default: the wall clock).
+
+        Returns
+        -------
+        ``{"rejoined", "closed", "learned", "policy": {"name", "version"}}``.
+        """
+        t = time.time() if now is None else _epoch(now)
+        with self._learn_lock:
+            rejoined, closed = self._join_and_close(t)
+            learned = self._learn_closed(t)
+        s = self._serving
+        out = {
+            "rejoined": rejoined,
+            "closed": closed,
+            "learned": learned,
+            "policy": {"name": s.policy.name, "version": s.policy.version},
+        }
+        s.last_learn = out | {"at": _iso(time.time())}
+        return out
+
+    def _join_and_close(self, t: float) -> tuple[int, int]:
+        with self.store.write() as conn:
+            rt = self._current(conn)
+            pending = conn.execute(
+                select(events.c.event_id, events.c.decision_id, events.c.ts).where(
+                    events.c.unknown_decision.is_(True)
+                )
+            ).all()
+            rejoined = 0
+            if pending:
+                names = sorted({p.decision_id for p in pending})
+                found: dict[str, Any] = {}
+                for part in repo.chunks(names):
+                    for r in conn.execute(
+                        select(
+                            decisions.c.decision_id, decisions.c.window_end, decisions.c.closed
+                        ).where(decisions.c.decision_id.in_(part))
+                    ):
+                        found[r.decision_id] = r
+                upd = []
+                for p in pending:
+                    d = found.get(p.decision_id)
+                    if d is not None:
+                        upd.append(
+                            {
+                                "k": p.event_id,
+                                "to": d.decision_id,
+                                "late": bool(p.ts > d.window_end or d.closed),
+                            }
+                        )
+                if upd:
+                    conn.execute(
+                        update(events)
+                        .where(events.c.event_id == bindparam("k"))
+                        .values(
+                            attributed_to=bindparam("to"),
+                            late=bindparam("late"),
+                            unknown_decision=False,
+                        ),
+                        upd,
+                    )
+                rejoined = len(upd)
+            due = repo.open_decisions_due(conn, t)
+            if not due:
+                return rejoined, 0
+            ids = [d.decision_id for d in due]
+            idx = {d: i for i, d in enumerate(ids)}
+            reward = -rt.goal.action_cost[
+                np.minimum(np.array([d.action for d in due]), len(rt.goal.action_cost) - 1)
+            ].astype(float)
+            for part in repo.chunks(ids):
+                evs = conn.execute(
+                    select(events.c.attributed_to, events.c.type, events.c.value).where(
+                        events.c.attributed_to.in_(part), events.c.late.is_(False)
+                    )
+                ).all()
+                if evs:
+                    codes = np.array([EVENT_CODES[EventType(e.type)] for e in evs])
+                    vals = np.array([e.value or 0.0 for e in evs])
+                    r = rt.goal.event_rewards(codes, vals)
+                    np.add.at(reward, np.array([idx[e.attributed_to] for e in evs]), r)
+            conn.execute(
+                update(decisions)
+                .where(decisions.c.decision_id == bindparam("k"))
+                .values(reward=bindparam("r"), closed=True),
+                [{"k": k, "r": float(reward[i])} for i, k in enumerate(ids)],
+            )
+        return rejoined, len(ids)
+
+    def _learn_closed(self, t: float) -> int:
+        serving = self._serving
+        with self.store.read() as conn:
+            rt = self._current(conn)
+            rows = conn.execute(
+                select(
+                    decisions.c.decision_id,
+                    decisions.c.x,
+                    decisions.c.allowed,
+                    decisions.c.action,
+                    decisions.c.propensity,
+                    decisions.c.reward,
+                )
+                .where(
+                    decisions.c.closed.is_(True),
+                    decisions.c.learned.is_(False),
+                    decisions.c.catalog_version == rt.versions["catalog"],
+                )
+                .order_by(decisions.c.created_at)
+                .limit(50_000)
+            ).all()
+        if not rows:
+            return 0
+        n_act = len(rt.catalog.actions)
+        X = np.frombuffer(b"".join(r.x for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        allowed = np.unpackbits(
+            np.frombuffer(b"".join(r.allowed for r in rows), dtype=np.uint8).reshape(len(rows), -1),
+            axis=1,
+            count=n_act,
+        ).astype(bool)
+        batch = LoggedBatch(
+            Context(X.astype(np.float64), rt.catalog.actions, rt.encoder.feature_names, None),
+            allowed,
+            np.array([r.action for r in rows], dtype=np.int64),
+            np.array([r.propensity for r in rows], dtype=float),
+            np.array([r.reward for r in rows], dtype=float),
+        )
+        learner = _copy_policy(serving.policy)
+        learner.partial_fit(batch)
+        with self.store.write() as conn:
+            conn.execute(
+                update(decisions)
+                .where(decisions.c.decision_id == bindparam("k"))
+                .values(learned=True),
+                [{"k": r.decision_id} for r in rows],
+            )
+            if learner.kind == "learned":
+                repo.save_snapshot(conn, learner, serving.source, time.time())
+        with self._lock:
+            if self._serving is serving:
+                serving.policy = learner  # swap: decisions in flight keep the old object
+                serving.learned += len(rows)
+        return len(rows)
+
+    # -- metrics ---------------------------------------------------------------------
+    def metrics(self, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
+        """Decisions, contacts by channel, reward, conversions and unsubscribes per day,
+        for served customers and the global holdout."""
+        t = time.time() if now is None else _epoch(now)
+        since = t - days * DAY
+        with self.store.read() as conn:
+            drows = conn.execute(
+                select(
+                    decisions.c.created_at,
+                    decisions.c.holdout,
+                    decisions.c.channel,
+                    decisions.c.reward,
+                    decisions.c.closed,
+                ).where(decisions.c.created_at >= since)
+            ).all()
+            erows = conn.execute(
+                select(events.c.ts, events.c.type, decisions.c.holdout)
+                .join(decisions, decisions.c.decision_id == events.c.attributed_to)
+                .where(events.c.ts >= since)
+            ).all()
+        groups: dict[str, dict[str, Any]] = {}
+        for name in ("served", "holdout"):
+            groups[name] = {
+                "decisions": 0,
+                "contacts": {},
+                "closed": 0,
+                "reward": 0.0,
+                "conversions": 0,
+                "unsubscribes": 0,
+                "by_day": {},
+            }
+
+        def day_of(ts: float) -> str:
+            return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+        for d in drows:
+            g = groups["holdout" if d.holdout else "served"]
+            day = g["by_day"].setdefault(
+                day_of(d.created_at),
+                {"decisions": 0, "contacts": 0, "reward": 0.0, "conversions": 0, "unsubscribes": 0},
+            )
+            g["decisions"] += 1
+            day["decisions"] += 1
+            if d.channel:
+                g["contacts"][d.channel] = g["contacts"].get(d.channel, 0) + 1
+                day["contacts"] += 1
+            if d.closed and d.reward is not None:
+                g["closed"] += 1
+                g["reward"] += d.reward
+                day["reward"] += d.reward
+        conv = {EventType.PURCHASE.value, EventType.CONVERTED.value}
+        for e in erows:
+            g = groups["holdout" if e.holdout else "served"]
+            key = (
+                "conversions"
+                if e.type in conv
+                else "unsubscribes"
+                if e.type == EventType.UNSUBSCRIBED.value
+                else None
+            )
+            if key:
+                g[key] += 1
+                day = g["by_day"].setdefault(
+                    day_of(e.ts),
+                    {
+                        "decisions": 0,
+                        "contacts": 0,
+                        "reward": 0.0,
+                        "conversions": 0,
+                        "unsubscribes": 0,
+                    },
+                )
+                day[key] += 1
+        for g in groups.values():
+            g["reward_per_decision"] = g["reward"] / g["closed"] if g["closed"] else None
+            g["by_day"] = [{"day": k} | v for k, v in sorted(g["by_day"].items())]
+        return {"since": _iso(since), "until": _iso(t), **groups}
+
+    # -- guardrails dry run ----------------------------------------------------------
+    def guardrails_dry_run(
+        self, document: Any, sample: int = 200, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """How a proposed guardrails document would change decisions for recent customers.
+
+        Nothing is stored. Both rule sets decide for the same customers, at the
+        same instant, with the serving policy.
+
+        Raises
+        ------
+        GuardrailsError
+            If the proposed document is invalid (naming the rule and field).
+        """
+        t = time.time() if now is None else _epoch(now)
+        when = datetime.fromtimestamp(t, UTC)
+        with self.store.read() as conn:
+            rt = self._current(conn)
+            proposed = Guardrails(
+                parse_guardrails(document, rt.catalog, "proposed guardrails"), rt.catalog
+            )
+            ids = list(
+                conn.execute(
+                    select(decisions.c.customer_id)
+                    .group_by(decisions.c.customer_id)
+                    .order_by(decisions.c.customer_id)
+                    .limit(sample)
+                ).scalars()
+            )
+            if not ids:
+                return {"customers": 0, "changed": 0, "current": {}, "proposed": {}, "examples": []}
+            rows = repo.load_customers(conn, ids)
+            hist = repo.load_history(conn, rt.catalog, ids)
+        states = hist.to_states(rt.catalog, ids, rows)
+        signals = states.signals(when)
+        policy = self._serving.policy
+        out: dict[str, Any] = {"customers": len(ids)}
+        actions = {}
+        for name, guard in (("current", rt.guardrails), ("proposed", proposed)):
+            decider = Decider(rt.catalog, guard, policy, encoder=rt.encoder, random_state=0)
+            b = decider.decide_signals(signals)
+            actions[name] = b.action
+            counts: dict[str, int] = {}
+            for a in b.action:
+                ch = rt.action_channel[int(a)] or "no_contact"
+                counts[ch] = counts.get(ch, 0) + 1
+            out[name] = {
+                "contacts_by_channel": counts,
+                "allowed_actions_mean": float(b.guardrails.allowed.sum(1).mean()),
+            }
+        changed = np.flatnonzero(actions["current"] != actions["proposed"])
+        out["changed"] = int(changed.size)
+        out["examples"] = [
+            {
+                "customer_id": ids[i],
+                "current": rt.action_ids[int(actions["current"][i])],
+                "proposed": rt.action_ids[int(actions["proposed"][i])],
+            }
+            for i in changed[:20]
+        ]
+        return out
+
+    # -- export ----------------------------------------------------------------------
+    def logged_decisions(self) -> Any:
+        """Closed decisions (current catalog version) as :class:`LoggedDecisions`."""
+        from nba.evaluation.logs import LoggedDecisions
+
+        with self.store.read() as conn:
+            rt = self._current(conn)
+            rows = conn.execute(
+                select(
+                    decisions.c.decision_id,
+                    decisions.c.customer_id,
+                    decisions.c.created_at,
+                    decisions.c.policy_name,
+                    decisions.c.policy_version,
+                    decisions.c.x,
+                    decisions.c.allowed,
+                    decisions.c.action,
+                    decisions.c.propensity,
+                    decisions.c.reward,
+                )
+                .where(
+                    decisions.c.closed.is_(True),
+                    decisions.c.catalog_version == rt.versions["catalog"],
+                )
+                .order_by(decisions.c.created_at)
+            ).all()
+        n, n_act = len(rows), len(rt.catalog.actions)
+        n_feat = len(rt.encoder.feature_names)
+        X = (
+            np.frombuffer(b"".join(r.x for r in rows), dtype=np.float32).reshape(n, n_feat)
+            if n
+            else np.zeros((0, n_feat), dtype=np.float32)
+        )
+        allowed = (
+            np.unpackbits(
+                np.frombuffer(b"".join(r.allowed for r in rows), dtype=np.uint8).reshape(n, -1),
+                axis=1,
+                count=n_act,
+            ).astype(bool)
+            if n
+            else np.zeros((0, n_act), dtype=bool)
+        )
+        batch = LoggedBatch(
+            Context(X.astype(np.float64), rt.catalog.actions, rt.encoder.feature_names, None),
+            allowed,
+            np.array([r.action for r in rows], dtype=np.int64),
+            np.array([r.propensity for r in rows], dtype=float),
+            np.array([r.reward for r in rows], dtype=float),
+        )
+        return LoggedDecisions(
+            batch,
+            np.array([r.decision_id for r in rows], dtype=object),
+            np.array([r.customer_id for r in rows], dtype=object),
+            np.array([r.created_at for r in rows], dtype=float),
+            np.array([f"{r.policy_name}@{r.policy_version}" for r in rows], dtype=object),
+        )
+
+
+def _event_dict(e: Any) -> dict[str, Any]:
+    return {
+        "event_id": e.event_id,
+        "type": e.type,
+        "timestamp": _iso(e.ts),
+        "decision_id": e.decision_id,
+        "channel": e.channel,
+        "message_id": e.message_id,
+        "value": e.value,
+        "properties": e.properties,
+        "attributed_to": e.attributed_to,
+        "late": bool(e.late),
+        "unknown_decision": bool(e.unknown_decision),
+    }
+
+
+def _open_model(uri: str) -> Policy:
+    """Load the model at ``uri``: an MLflow model URI, a saved policy directory or a spec."""
+    if "://" in uri or uri.startswith(("models:/", "runs:/")):
+        from nba.tracking.models import load_policy  # lazy: MLflow is slow to import
+
+        policy: Policy = load_policy(uri)
+        return policy
+    from nba.policies.spec import make_policy
+
+    return make_policy(uri)
