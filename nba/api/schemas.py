@@ -86,6 +86,11 @@ class BatchDecisionRequest(_Strict):
     trigger: str | None = Field(default=None, max_length=200)
     now: datetime | None = None
     dry_run: bool = False
+    explain: bool = Field(
+        default=True,
+        description="False leaves `suppressed` and `distribution` out of each decision "
+        "(they are still logged): a 10,000-id response shrinks about tenfold.",
+    )
 
 
 class DecisionOut(BaseModel):
@@ -115,10 +120,17 @@ class DecisionOut(BaseModel):
     propensity: float
     policy: PolicyOut
     explored: bool
-    suppressed: list[SuppressionOut]
+    suppressed: list[SuppressionOut] = Field(
+        default_factory=list,
+        description="Actions the guardrails removed, with the rule (absent when a batch "
+        "asked for `explain: false`).",
+    )
     created_at: str
     holdout: bool = False
-    distribution: dict[str, float] = Field(default_factory=dict)
+    distribution: dict[str, float] = Field(
+        default_factory=dict,
+        description="Probability of every allowed action (absent with `explain: false`).",
+    )
 
 
 class BatchDecisionOut(BaseModel):
@@ -144,9 +156,9 @@ class EventIn(_Strict):
     customer_id: str = Field(min_length=1, max_length=200)
     type: EventType
     timestamp: datetime
-    decision_id: str | None = None
-    channel: str | None = None
-    message_id: str | None = None
+    decision_id: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=64)
+    message_id: str | None = Field(default=None, max_length=200)
     value: float | None = None
     properties: dict[str, Any] | None = None
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import hmac
+import json
 import logging
 import math
 import tempfile
@@ -44,12 +45,19 @@ from nba.pipeline import Decider, DecisionBatch
 from nba.policies.base import Context, LoggedBatch, Policy
 from nba.settings import Settings
 from nba.store import repo
-from nba.store.db import Store
+from nba.store.db import LEARNER_LOCK, STARTUP_LOCK, Store
 from nba.store.schema import decisions, events, policy_snapshots
 
 from .errors import AuthError, ForbiddenError, InputError, NotFoundError, TooLargeError
 
-__all__ = ["DecisionService", "Runtime", "MAX_BATCH", "CONFIG_KINDS", "Principal"]
+__all__ = [
+    "DecisionService",
+    "Runtime",
+    "MAX_BATCH",
+    "CONFIG_KINDS",
+    "Principal",
+    "check_settings",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +94,9 @@ class Runtime:
     action_ids: tuple[str, ...]
     action_channel: tuple[str | None, ...]
     action_message: tuple[str | None, ...]
+    action_json: tuple[str, ...]  # per action: its JSON ("null" for no-contact)
+    dist_key: tuple[str, ...]  # per action: '"<id>":'
+    sup_json: np.ndarray  # (n_actions, n_rules) object: suppression JSON fragments
 
 
 @dataclass
@@ -152,19 +163,15 @@ class DecisionService:
         learn_interval: float | None = None,
         champion_lookup: bool = True,
     ) -> None:
-        from nba.exceptions import ConfigError
-
-        if settings.env != "development" and settings.admin_key is None:
-            raise ConfigError(
-                f"`NBA_ENV={settings.env}` requires `NBA_ADMIN_KEY` (the first admin key); "
-                "set it, or use NBA_ENV=development for local use"
-            )
+        check_settings(settings)
         self.settings = settings
         self.store = Store(settings.database_url)
         self._rng = np.random.default_rng(random_state)
         self._lock = threading.RLock()
         self._learn_lock = threading.Lock()
+        self._pipeline_lock = threading.Lock()
         self._key_cache: dict[str, tuple[float, Principal | None]] = {}
+        self._old_runtimes: dict[tuple[int, int], Runtime] = {}
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
         self._admin_hash = repo.hash_key(admin) if admin else None
         self.started_at = time.time()
@@ -172,6 +179,7 @@ class DecisionService:
         self._bootstrap_configs()
         with self.store.read() as conn:
             self._runtime = self._load_runtime(conn)
+        self._model_seen = 0
         self._serving = self._load_policy(champion_lookup)
         self._fallback = self._rules_policy()
         self._stop = threading.Event()
@@ -208,6 +216,7 @@ class DecisionService:
         """Seed the database from the configured files the first time."""
         s = self.settings
         with self.store.write() as conn:
+            self.store.serialize(conn, STARTUP_LOCK)  # several processes may start at once
             missing = [k for k in CONFIG_KINDS if repo.latest_config(conn, k) is None]
             if not missing:
                 return
@@ -221,10 +230,8 @@ class DecisionService:
             parse_goal(docs["goal"], cat, str(s.goal))
             now = time.time()
             for kind in missing:
-                stored = repo.latest_config(conn, kind)
-                if stored is None:  # not created meanwhile by another process
-                    repo.put_config(conn, kind, docs[kind], "startup", now)
-                    repo.add_audit(conn, "startup", "create", kind, None, docs[kind], now)
+                repo.put_config(conn, kind, docs[kind], "startup", now)
+                repo.add_audit(conn, "startup", "create", kind, None, docs[kind], now)
 
     def _load_runtime(self, conn: Connection) -> Runtime:
         docs, versions = {}, {}
@@ -240,6 +247,13 @@ class DecisionService:
         guard = Guardrails(parse_guardrails(docs["guardrails"], cat, "guardrails"), cat)
         goal = parse_goal(docs["goal"], cat, "goal")
         acts = cat.actions.actions
+        names = guard.rule_names
+        sup = np.empty((len(acts), len(names)), dtype=object)
+        for a, act in enumerate(acts):
+            for r, rule in enumerate(names):
+                sup[a, r] = json.dumps(
+                    {"message_id": act.message_id or "", "channel": act.channel or "", "rule": rule}
+                )
         return Runtime(
             head=head,
             versions=versions,
@@ -251,6 +265,14 @@ class DecisionService:
             action_ids=cat.actions.ids,
             action_channel=tuple(a.channel for a in acts),
             action_message=tuple(a.message_id for a in acts),
+            action_json=tuple(
+                "null"
+                if a.is_no_contact
+                else json.dumps({"message_id": a.message_id, "channel": a.channel})
+                for a in acts
+            ),
+            dist_key=tuple(json.dumps(i) + ":" for i in cat.actions.ids),
+            sup_json=sup,
         )
 
     def _current(self, conn: Connection) -> Runtime:
@@ -262,8 +284,35 @@ class DecisionService:
                 if self._runtime.head != head:
                     self._runtime = self._load_runtime(conn)
                     self._on_config_change()
+                    self._follow_promotion(conn)
                 rt = self._runtime
         return rt
+
+    def _runtime_at(self, catalog_version: int, guardrails_version: int, rt: Runtime) -> Runtime:
+        """The (catalog, guardrails) of an older decision, to render it (cached)."""
+        if rt.versions["catalog"] == catalog_version and (
+            rt.versions["guardrails"] == guardrails_version
+        ):
+            return rt
+        key = (catalog_version, guardrails_version)
+        hit = self._old_runtimes.get(key)
+        if hit is None:
+            from nba.store.schema import config_versions as cv
+
+            docs = dict(rt.documents)
+            with self.store.read() as conn:
+                for kind, v in (("catalog", catalog_version), ("guardrails", guardrails_version)):
+                    doc = conn.execute(
+                        select(cv.c.document).where(cv.c.kind == kind, cv.c.version == v)
+                    ).scalar_one()
+                    docs[kind] = doc
+            try:
+                hit = self._compile(docs, rt.versions, rt.head)
+            except NBAError:  # the old pair with today's goal may not compile: drop the goal
+                docs["goal"] = {"weights": {"purchase": 1.0}}
+                hit = self._compile(docs, rt.versions, rt.head)
+            self._old_runtimes[key] = hit
+        return hit
 
     def _on_config_change(self) -> None:
         self._fallback = self._rules_policy()
@@ -327,8 +376,16 @@ class DecisionService:
         return RulePolicy(rules=str(self.settings.rules))
 
     def _load_policy(self, champion_lookup: bool) -> _Serving:
+        """The policy to serve at start: ``NBA_MODEL_URI``, else the last promoted
+        model, else the registered champion, else the rule baseline."""
         requested = self.settings.model_uri
-        uri = requested or (_CHAMPION if champion_lookup else None)
+        with self.store.read() as conn:
+            promoted = repo.latest_config(conn, "model")
+        if promoted is not None:
+            self._model_seen = int(promoted.id)
+            if requested is None:
+                requested = str(promoted.document["model_uri"])
+        uri = requested or (_CHAMPION if champion_lookup and _mlflow_store_exists() else None)
         serving = _Serving(self._rules_policy(), _RULES_SOURCE, requested)
         if uri is not None:
             try:
@@ -338,6 +395,11 @@ class DecisionService:
                     serving.degraded = True
                     serving.reason = f"cannot load model `{uri}`: {exc}"
                     log.warning("serving the rule baseline: %s", serving.reason)
+        self._restore_snapshot(serving)
+        return serving
+
+    def _restore_snapshot(self, serving: _Serving) -> None:
+        """Continue from the newest snapshot of what ``serving`` serves, if any."""
         with self.store.read() as conn:
             snap = conn.execute(
                 select(policy_snapshots.c.id)
@@ -345,18 +407,36 @@ class DecisionService:
                 .order_by(policy_snapshots.c.id.desc())
                 .limit(1)
             ).first()
-            if snap is not None:
-                try:
-                    loaded = repo.load_snapshot(conn, serving.source)
-                    if loaded is not None:
-                        serving.policy = loaded
-                        serving.snapshot_id = int(snap.id)
-                except Exception as exc:
-                    log.warning("cannot load the policy snapshot: %s", exc)
-        return serving
+            if snap is None:
+                return
+            try:
+                loaded = repo.load_snapshot(conn, serving.source)
+            except Exception as exc:
+                log.warning("cannot load the policy snapshot: %s", exc)
+                return
+        if loaded is not None:
+            serving.policy = loaded
+            serving.snapshot_id = int(snap.id)
+
+    def _follow_promotion(self, conn: Connection) -> None:
+        """Serve a model another process promoted (called when the config changed)."""
+        row = repo.latest_config(conn, "model")
+        if row is None or int(row.id) <= self._model_seen:
+            return
+        self._model_seen = int(row.id)
+        uri = str(row.document["model_uri"])
+        if uri == self._serving.source:
+            return
+        try:
+            serving = _Serving(_open_model(uri), uri, uri)
+        except Exception as exc:
+            log.warning("cannot serve the promoted model `%s`: %s", uri, exc)
+            return
+        self._restore_snapshot(serving)
+        self._serving = serving
 
     def promote(self, model_uri: str, who: str) -> dict[str, Any]:
-        """Serve another model from now on (recorded in the audit log).
+        """Serve another model from now on, in every process (versioned, audited).
 
         Raises
         ------
@@ -364,22 +444,22 @@ class DecisionService:
             If the model cannot be loaded (the current policy keeps serving).
         """
         try:
-            policy = _open_model(model_uri)
+            serving = _Serving(_open_model(model_uri), model_uri, model_uri)
         except Exception as exc:
             raise InputError(f"`model_uri`: cannot load model {model_uri!r}: {exc}") from None
-        with self._lock:
-            before = self._serving.source
-            self._serving = _Serving(policy, model_uri, model_uri)
+        self._restore_snapshot(serving)
+        now = time.time()
         with self.store.write() as conn:
+            before = self._serving.source
+            repo.put_config(conn, "model", {"model_uri": model_uri}, who, now)
             repo.add_audit(
-                conn,
-                who,
-                "promote",
-                "model",
-                {"model_uri": before},
-                {"model_uri": model_uri},
-                time.time(),
+                conn, who, "promote", "model", {"model_uri": before}, {"model_uri": model_uri}, now
             )
+            row = repo.latest_config(conn, "model")
+        with self._lock:
+            self._serving = serving
+            if row is not None:
+                self._model_seen = int(row.id)
         return self.policy_info()
 
     def policy_info(self) -> dict[str, Any]:
@@ -432,6 +512,8 @@ class DecisionService:
             with self.store.read() as conn:
                 found = repo.role_of_key(conn, key)
             principal = None if found is None else Principal(*found)
+            if len(self._key_cache) > 10_000:  # bounded, even under a flood of bad keys
+                self._key_cache.clear()
             self._key_cache[h] = (now + 2.0, principal)  # revocation: <= 2 s in other processes
         if principal is None:
             raise AuthError("unknown or revoked API key")
@@ -522,8 +604,12 @@ class DecisionService:
             seen: set[str] = set()
             dup = next(c for c in ids if c in seen or seen.add(c))  # type: ignore[func-returns-value]
             raise InputError(f"`customer_ids`: customer `{dup}` appears more than once")
-        if any(not c for c in ids):
-            raise InputError("`customer_ids`: ids must be non-empty strings")
+        bad = next((c for c in ids if not c or len(c) > 200), None)
+        if bad is not None:
+            raise InputError(
+                f"`customer_ids`: ids must be 1 to 200 characters, got {bad[:40]!r}"
+                + ("…" if len(bad) > 40 else "")
+            )
         t = time.time() if now is None else _epoch(now)
         when = datetime.fromtimestamp(t, UTC)
         for _attempt in range(10):
@@ -546,10 +632,15 @@ class DecisionService:
         with tx as conn:
             rt = self._current(conn)
             wall = time.time()
-            if not dry_run:
+            if dry_run:
+                rows = repo.load_customers(conn, ids)
+            elif self.store.dialect == "postgresql":
                 repo.ensure_customers(conn, ids, wall)
                 repo.lock_customers(conn, ids)
-            rows = repo.load_customers(conn, ids)
+                rows = repo.load_customers(conn, ids)
+            else:  # SQLite: the transaction already excludes every other writer
+                rows = repo.load_customers(conn, ids)
+                repo.ensure_customers(conn, [c for c in ids if c not in rows], wall)
             hist = repo.load_history(conn, rt.catalog, ids)
             states = hist.to_states(rt.catalog, ids, rows)
             budgets = rt.guardrails.spec.budgets
@@ -564,7 +655,9 @@ class DecisionService:
                     k = int((chan[batch.action] == j).sum())
                     if k and not repo.take_budget(conn, b.channel, day, k, b.max_per_day):
                         raise _BudgetRace()
-                repo.insert_decisions(conn, self._decision_rows(rt, batch, t, trigger, context))
+                repo.insert_decisions(
+                    conn, len(batch), self._decision_columns(rt, batch, t, trigger, context)
+                )
         self._count_decisions(batch, dry_run)
         return rt, batch
 
@@ -572,6 +665,14 @@ class DecisionService:
         self, rt: Runtime, states: Any, when: datetime, left: dict[str, float]
     ) -> DecisionBatch:
         serving = self._serving
+        # Policies are not required to be thread-safe (lazy state, VW workspaces): the
+        # pipeline's compute runs under one lock; the database work around it does not.
+        with self._pipeline_lock:
+            return self._pipeline_locked(serving, rt, states, when, left)
+
+    def _pipeline_locked(
+        self, serving: _Serving, rt: Runtime, states: Any, when: datetime, left: dict[str, float]
+    ) -> DecisionBatch:
         try:
             decider = Decider(
                 rt.catalog,
@@ -598,90 +699,108 @@ class DecisionService:
             )
             return decider.decide(states, when, budget_left=dict(left))
 
-    def _decision_rows(
+    def _decision_columns(
         self,
         rt: Runtime,
         batch: DecisionBatch,
         t: float,
         trigger: str | None,
         context: dict[str, Any] | None,
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, Any]:
+        """The decision log's columns for a batch (lists, or one value for all rows)."""
         X = np.ascontiguousarray(batch.context.X, dtype=np.float32)
         allowed = np.packbits(batch.guardrails.allowed, axis=1)
-        window = rt.goal.window_seconds
+        probs = np.ascontiguousarray(batch.probs, dtype=np.float32)
+        reason = np.ascontiguousarray(batch.guardrails.reason, dtype=np.int16)
+        action = batch.action.tolist()
+        return {
+            "decision_id": list(batch.decision_ids),
+            "customer_id": [str(c) for c in batch.signals.customer_ids],
+            "created_at": t,
+            "action": action,
+            "action_id": [rt.action_ids[a] for a in action],
+            "channel": [rt.action_channel[a] for a in action],
+            "message_id": [rt.action_message[a] for a in action],
+            "propensity": batch.propensity.tolist(),
+            "probs": [r.tobytes() for r in probs],
+            "policy_name": batch.policy_name,
+            "policy_version": batch.policy_version,
+            "explored": batch.explored.tolist(),
+            "holdout": batch.guardrails.holdout.tolist(),
+            "reason": [r.tobytes() for r in reason],
+            "guardrails_version": rt.versions["guardrails"],
+            "trigger": trigger,
+            "request_context": None if context is None else json.dumps(context),
+            "catalog_version": rt.versions["catalog"],
+            "x": [r.tobytes() for r in X],
+            "allowed": [r.tobytes() for r in allowed],
+            "window_end": t + rt.goal.window_seconds,
+            "reward": None,
+            "closed": False,
+            "learned": False,
+        }
+
+    @staticmethod
+    def decisions_json(rt: Runtime, batch: DecisionBatch, *, explain: bool = True) -> list[str]:
+        """The decisions as JSON objects (DESIGN.md's shape, plus ``holdout`` and
+        ``distribution``), rendered from the arrays without per-field objects.
+
+        With ``explain=False`` the bulky ``suppressed`` and ``distribution``
+        fields are left out (campaign lists that only need the actions).
+        """
+        n = len(batch)
+        if not explain:
+            return DecisionService._compact_json(rt, batch)
+        reason = batch.guardrails.reason
+        rr, rc = np.nonzero(reason >= 0)
+        sup_frags = rt.sup_json[rc, reason[rr, rc]]
+        sup_parts = np.split(sup_frags, np.cumsum(np.bincount(rr, minlength=n))[:-1])
+        allowed = batch.guardrails.allowed
+        ar, ac = np.nonzero(allowed)
+        keys = np.asarray(rt.dist_key, dtype=object)[ac]
+        vals = batch.probs[ar, ac].tolist()
+        dist = [k + repr(v) for k, v in zip(keys.tolist(), vals, strict=True)]
+        bounds = np.cumsum(np.bincount(ar, minlength=n)).tolist()
+        policy = json.dumps({"name": batch.policy_name, "version": batch.policy_version})
+        created = json.dumps(batch.created_at.isoformat())
+        ids = batch.decision_ids
+        cust = batch.signals.customer_ids
+        action = batch.action.tolist()
+        prop = batch.propensity.tolist()
+        explored = batch.explored.tolist()
+        holdout = batch.guardrails.holdout.tolist()
         out = []
-        for i, did in enumerate(batch.decision_ids):
-            a = int(batch.action[i])
+        lo = 0
+        for i in range(n):
+            hi = bounds[i]
             out.append(
-                {
-                    "decision_id": did,
-                    "customer_id": str(batch.signals.customer_ids[i]),
-                    "created_at": t,
-                    "action": a,
-                    "action_id": rt.action_ids[a],
-                    "channel": rt.action_channel[a],
-                    "message_id": rt.action_message[a],
-                    "propensity": float(batch.propensity[i]),
-                    "distribution": self._distribution(rt, batch, i),
-                    "policy_name": batch.policy_name,
-                    "policy_version": batch.policy_version,
-                    "explored": bool(batch.explored[i]),
-                    "holdout": bool(batch.guardrails.holdout[i]),
-                    "suppressed": self._suppressed(rt, batch, i),
-                    "trigger": trigger,
-                    "request_context": context,
-                    "catalog_version": rt.versions["catalog"],
-                    "x": X[i].tobytes(),
-                    "allowed": allowed[i].tobytes(),
-                    "window_end": t + window,
-                    "reward": None,
-                    "closed": False,
-                    "learned": False,
-                }
+                f'{{"decision_id":"{ids[i]}","customer_id":{json.dumps(str(cust[i]))},'
+                f'"action":{rt.action_json[action[i]]},"propensity":{prop[i]!r},'
+                f'"policy":{policy},"explored":{"true" if explored[i] else "false"},'
+                f'"suppressed":[{",".join(sup_parts[i].tolist())}],"created_at":{created},'
+                f'"holdout":{"true" if holdout[i] else "false"},'
+                f'"distribution":{{{",".join(dist[lo:hi])}}}}}'
             )
+            lo = hi
         return out
 
     @staticmethod
-    def _distribution(rt: Runtime, batch: DecisionBatch, i: int) -> dict[str, float]:
-        p = batch.probs[i]
-        return {rt.action_ids[a]: float(p[a]) for a in np.flatnonzero(batch.guardrails.allowed[i])}
-
-    @staticmethod
-    def _suppressed(rt: Runtime, batch: DecisionBatch, i: int) -> list[dict[str, str]]:
-        reason = batch.guardrails.reason[i]
-        names = batch.guardrails.rule_names
+    def _compact_json(rt: Runtime, batch: DecisionBatch) -> list[str]:
+        policy = json.dumps({"name": batch.policy_name, "version": batch.policy_version})
+        created = json.dumps(batch.created_at.isoformat())
+        ids = batch.decision_ids
+        cust = batch.signals.customer_ids
+        action = batch.action.tolist()
+        prop = batch.propensity.tolist()
+        explored = batch.explored.tolist()
+        holdout = batch.guardrails.holdout.tolist()
         return [
-            {
-                "message_id": rt.action_message[a] or "",
-                "channel": rt.action_channel[a] or "",
-                "rule": names[reason[a]],
-            }
-            for a in np.flatnonzero(reason >= 0)
+            f'{{"decision_id":"{ids[i]}","customer_id":{json.dumps(str(cust[i]))},'
+            f'"action":{rt.action_json[action[i]]},"propensity":{prop[i]!r},'
+            f'"policy":{policy},"explored":{"true" if explored[i] else "false"},'
+            f'"created_at":{created},"holdout":{"true" if holdout[i] else "false"}}}'
+            for i in range(len(action))
         ]
-
-    def decision_dicts(self, rt: Runtime, batch: DecisionBatch) -> list[dict[str, Any]]:
-        """The decisions in DESIGN.md's JSON shape (plus distribution and holdout)."""
-        created = batch.created_at.isoformat()
-        out = []
-        for i, did in enumerate(batch.decision_ids):
-            a = int(batch.action[i])
-            out.append(
-                {
-                    "decision_id": did,
-                    "customer_id": str(batch.signals.customer_ids[i]),
-                    "action": None
-                    if a == 0
-                    else {"message_id": rt.action_message[a], "channel": rt.action_channel[a]},
-                    "propensity": float(batch.propensity[i]),
-                    "policy": {"name": batch.policy_name, "version": batch.policy_version},
-                    "explored": bool(batch.explored[i]),
-                    "suppressed": self._suppressed(rt, batch, i),
-                    "created_at": created,
-                    "holdout": bool(batch.guardrails.holdout[i]),
-                    "distribution": self._distribution(rt, batch, i),
-                }
-            )
-        return out
 
     def _count_decisions(self, batch: DecisionBatch, dry_run: bool) -> None:
         hook = self.counters.get("decisions")
@@ -706,6 +825,11 @@ class DecisionService:
             evs = conn.execute(
                 select(events).where(events.c.attributed_to == decision_id).order_by(events.c.ts)
             ).all()
+        old = self._runtime_at(row.catalog_version, row.guardrails_version, rt)
+        names = old.guardrails.rule_names
+        msg_of, chan_of, ids_of = old.action_message, old.action_channel, old.action_ids
+        reason = np.frombuffer(row.reason, dtype=np.int16)
+        probs = np.frombuffer(row.probs, dtype=np.float32)
         goal = rt.goal
         so_far = -float(goal.action_cost[row.action]) if row.action < len(goal.action_cost) else 0.0
         joined = []
@@ -723,12 +847,18 @@ class DecisionService:
             "propensity": row.propensity,
             "policy": {"name": row.policy_name, "version": row.policy_version},
             "explored": row.explored,
-            "suppressed": row.suppressed,
+            "suppressed": [
+                {"message_id": msg_of[a] or "", "channel": chan_of[a] or "", "rule": names[r]}
+                for a, r in enumerate(reason.tolist())
+                if r >= 0
+            ],
             "created_at": _iso(row.created_at),
             "holdout": row.holdout,
-            "distribution": row.distribution,
+            "distribution": {
+                ids_of[a]: float(probs[a]) for a in np.flatnonzero(reason < 0) if a < len(ids_of)
+            },
             "trigger": row.trigger,
-            "context": row.request_context,
+            "context": None if row.request_context is None else json.loads(row.request_context),
             "events": joined,
             "reward": row.reward if row.closed else so_far,
             "window_end": _iso(row.window_end),
@@ -864,7 +994,7 @@ class DecisionService:
                     "channel": e.channel,
                     "message_id": e.message_id,
                     "value": float(e.value or 0.0),
-                    "properties": dict(e.properties or {}),
+                    "properties": json.dumps(dict(e.properties or {})),
                     "received_at": wall,
                     "attributed_to": None if d is None else d.decision_id,
                     "late": bool(late),
@@ -908,7 +1038,7 @@ class DecisionService:
         return {
             "customer_id": customer_id,
             "timezone": row.timezone,
-            "attributes": row.attributes,
+            "attributes": json.loads(row.attributes or "{}"),
             "consent": consent,
             "signals": sig.row(0),
             "decisions": [
@@ -984,9 +1114,13 @@ class DecisionService:
             repo.ensure_customers(conn, [customer_id], now)
             repo.lock_customers(conn, [customer_id])
             row = repo.load_customers(conn, [customer_id])[customer_id]
-            attrs = dict(row.attributes or {}) | dict(attributes or {})
-            cons = dict(row.consent or {}) | dict(consent or {})
-            values: dict[str, Any] = {"attributes": attrs, "consent": cons, "updated_at": now}
+            attrs = json.loads(row.attributes or "{}") | dict(attributes or {})
+            cons = json.loads(row.consent or "{}") | dict(consent or {})
+            values: dict[str, Any] = {
+                "attributes": json.dumps(attrs),
+                "consent": json.dumps(cons),
+                "updated_at": now,
+            }
             if timezone is not None:
                 values["timezone"] = timezone
             conn.execute(
@@ -1006,7 +1140,9 @@ class DecisionService:
                             "channel": ch,
                             "message_id": None,
                             "value": 0.0,
-                            "properties": {"consent": bool(v), "source": f"PUT by {who}"},
+                            "properties": json.dumps(
+                                {"consent": bool(v), "source": f"PUT by {who}"}
+                            ),
                             "received_at": now,
                             "attributed_to": None,
                             "late": False,
@@ -1038,9 +1174,14 @@ class DecisionService:
         ``{"rejoined", "closed", "learned", "policy": {"name", "version"}}``.
         """
         t = time.time() if now is None else _epoch(now)
-        with self._learn_lock:
-            rejoined, closed = self._join_and_close(t)
-            learned = self._learn_closed(t)
+        rejoined = closed = learned = 0
+        with self._learn_lock, self.store.try_session_lock(LEARNER_LOCK) as held:
+            if held:  # else another process is learning; its snapshot is picked up next time
+                self._refresh_from_snapshot()
+                rejoined, closed = self._join_and_close(t)
+                learned = self._learn_closed(t)
+            else:
+                self._refresh_from_snapshot()
         s = self._serving
         out = {
             "rejoined": rejoined,
@@ -1110,8 +1251,8 @@ class DecisionService:
                 if evs:
                     codes = np.array([EVENT_CODES[EventType(e.type)] for e in evs])
                     vals = np.array([e.value or 0.0 for e in evs])
-                    r = rt.goal.event_rewards(codes, vals)
-                    np.add.at(reward, np.array([idx[e.attributed_to] for e in evs]), r)
+                    gained = rt.goal.event_rewards(codes, vals)
+                    np.add.at(reward, np.array([idx[e.attributed_to] for e in evs]), gained)
             conn.execute(
                 update(decisions)
                 .where(decisions.c.decision_id == bindparam("k"))
@@ -1119,6 +1260,25 @@ class DecisionService:
                 [{"k": k, "r": float(reward[i])} for i, k in enumerate(ids)],
             )
         return rejoined, len(ids)
+
+    def _refresh_from_snapshot(self) -> None:
+        """Serve the newest snapshot of our source if another process wrote it."""
+        serving = self._serving
+        with self.store.read() as conn:
+            newest = conn.execute(
+                select(policy_snapshots.c.id)
+                .where(policy_snapshots.c.source == serving.source)
+                .order_by(policy_snapshots.c.id.desc())
+                .limit(1)
+            ).scalar()
+            if newest is None or int(newest) <= serving.snapshot_id:
+                return
+            loaded = repo.load_snapshot(conn, serving.source)
+        if loaded is not None:
+            with self._lock:
+                if self._serving is serving:
+                    serving.policy = loaded
+                    serving.snapshot_id = int(newest)
 
     def _learn_closed(self, t: float) -> int:
         serving = self._serving
@@ -1166,12 +1326,15 @@ class DecisionService:
                 .values(learned=True),
                 [{"k": r.decision_id} for r in rows],
             )
+            snapshot = None
             if learner.kind == "learned":
-                repo.save_snapshot(conn, learner, serving.source, time.time())
+                snapshot = repo.save_snapshot(conn, learner, serving.source, time.time())
         with self._lock:
             if self._serving is serving:
                 serving.policy = learner  # swap: decisions in flight keep the old object
                 serving.learned += len(rows)
+                if snapshot is not None:
+                    serving.snapshot_id = snapshot
         return len(rows)
 
     # -- metrics ---------------------------------------------------------------------
@@ -1188,12 +1351,12 @@ class DecisionService:
                     decisions.c.channel,
                     decisions.c.reward,
                     decisions.c.closed,
-                ).where(decisions.c.created_at >= since)
+                ).where(decisions.c.created_at >= since, decisions.c.created_at <= t)
             ).all()
             erows = conn.execute(
                 select(events.c.ts, events.c.type, decisions.c.holdout)
                 .join(decisions, decisions.c.decision_id == events.c.attributed_to)
-                .where(events.c.ts >= since)
+                .where(events.c.ts >= since, events.c.ts <= t)
             ).all()
         groups: dict[str, dict[str, Any]] = {}
         for name in ("served", "holdout"):
@@ -1334,6 +1497,7 @@ class DecisionService:
                     decisions.c.action,
                     decisions.c.propensity,
                     decisions.c.reward,
+                    decisions.c.probs,
                 )
                 .where(
                     decisions.c.closed.is_(True),
@@ -1370,6 +1534,44 @@ class DecisionService:
             np.array([r.customer_id for r in rows], dtype=object),
             np.array([r.created_at for r in rows], dtype=float),
             np.array([f"{r.policy_name}@{r.policy_version}" for r in rows], dtype=object),
+            probs=(
+                np.frombuffer(b"".join(r.probs for r in rows), dtype=np.float32)
+                .reshape(n, n_act)
+                .astype(np.float64)
+                if n
+                else np.zeros((0, n_act))
+            ),
+        )
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse unsafe settings outside development.
+
+    Raises
+    ------
+    ConfigError
+        If ``NBA_ENV`` is not ``development`` and no ``NBA_ADMIN_KEY`` is set,
+        or the admin key is too short to resist guessing.
+
+    Examples
+    --------
+    >>> check_settings(Settings(env="production"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nba.exceptions.ConfigError: `NBA_ENV=production` requires `NBA_ADMIN_KEY` ...
+    """
+    from nba.exceptions import ConfigError
+
+    if settings.env == "development":
+        return
+    if settings.admin_key is None:
+        raise ConfigError(
+            f"`NBA_ENV={settings.env}` requires `NBA_ADMIN_KEY` (the first admin key); "
+            "set it, or use NBA_ENV=development for local use"
+        )
+    if len(settings.admin_key.get_secret_value()) < 24:
+        raise ConfigError(
+            f"`NBA_ADMIN_KEY`: expected at least 24 random characters with NBA_ENV={settings.env}"
         )
 
 
@@ -1382,18 +1584,31 @@ def _event_dict(e: Any) -> dict[str, Any]:
         "channel": e.channel,
         "message_id": e.message_id,
         "value": e.value,
-        "properties": e.properties,
+        "properties": json.loads(e.properties or "{}"),
         "attributed_to": e.attributed_to,
         "late": bool(e.late),
         "unknown_decision": bool(e.unknown_decision),
     }
 
 
+def _mlflow_store_exists() -> bool:
+    """Whether there is an MLflow store to look for the champion in: a tracking
+    URI is set, or the local default (``mlflow.db`` in the working directory)
+    exists. Looking elsewhere would create an empty store at every start."""
+    import os
+
+    return bool(os.environ.get("MLFLOW_TRACKING_URI")) or (Path.cwd() / "mlflow.db").exists()
+
+
 def _open_model(uri: str) -> Policy:
     """Load the model at ``uri``: an MLflow model URI, a saved policy directory or a spec."""
     if "://" in uri or uri.startswith(("models:/", "runs:/")):
-        from nba.tracking.models import load_policy  # lazy: MLflow is slow to import
+        import mlflow  # lazy: MLflow is slow to import
 
+        from nba.tracking.models import load_policy
+        from nba.tracking.runs import default_tracking_uri
+
+        mlflow.set_tracking_uri(default_tracking_uri())
         policy: Policy = load_policy(uri)
         return policy
     from nba.policies.spec import make_policy

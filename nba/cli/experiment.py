@@ -2,51 +2,198 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from nba.cli import JsonOpt, app, console, emit_json, user_errors
-from nba.cli.core import _print_decision
+import typer
+from rich.table import Table
+
+from nba.cli import JsonOpt, app, console, emit_json, err_console, user_errors
+
+experiment_app = typer.Typer(help="Compare policies on a simulated scenario.", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
+
+DEMO_CONFIG = "demo.yaml"
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100.0 * x:+.1f}%"
+
+
+def _table(summary: dict[str, Any]) -> Table:
+    t = Table(title=f"{summary['config']}, seeds {summary['seeds']}", title_justify="left")
+    for col in ("policy", "reward/cust", "lift vs rules [95% CI]", "headroom", "end", "conv/1k"):
+        t.add_column(col, justify="left" if col == "policy" else "right")
+    t.add_column("unsub", justify="right")
+    t.add_column("viol", justify="right")
+    for p in summary["policies"]:
+        lift = p["lift_vs_rules"]
+        lo, hi = lift["ci95"]
+        head = p["oracle_headroom_closed"]
+        t.add_row(
+            p["name"],
+            f"{p['reward_per_customer']['mean']:.4f}",
+            f"{_pct(lift['mean'])} [{_pct(lo)}, {_pct(hi)}]",
+            "—" if head is None else f"{100.0 * head:.0f}%",
+            "—"
+            if p.get("last_week", {}).get("oracle_headroom_closed") is None
+            else f"{100.0 * p['last_week']['oracle_headroom_closed']:.0f}%",
+            f"{p['conversions_per_1000']:.1f}",
+            f"{100.0 * p['unsubscribe_rate']:.2f}%",
+            str(p["guardrail_violations"]),
+        )
+    return t
+
+
+def _run(config: Path, as_json: bool, workers: int | None, track: bool) -> dict[str, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from nba.experiment import run_experiment
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} runs"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=as_json,
+    )
+    task = progress.add_task("simulating", total=None)
+    with progress:
+        result = run_experiment(
+            config,
+            workers=workers,
+            track=track,
+            on_start=lambda k: progress.update(task, total=k),
+            on_run=lambda r: progress.update(
+                task, advance=1, description=f"{r.policy_name} seed {r.seed}"
+            ),
+        )
+    if result.interrupted:
+        err_console.print(
+            f"interrupted: kept {len(result.runs)} finished runs "
+            f"(compared on seeds {result.summary.get('seeds')})"
+        )
+    return result.summary
+
+
+def _report(summary: dict[str, Any], as_json: bool) -> None:
+    from nba.experiment import dumps
+
+    if as_json:
+        import sys
+
+        sys.stdout.write(dumps(summary) + "\n")
+        return
+    console.print(_table(summary))
+    console.print(
+        "headroom: share of the oracle's headroom over the rules closed, whole run; "
+        "end: in the last 7 days (true expected reward)"
+    )
+    ml = summary.get("mlflow")
+    if ml:
+        champ = ml.get("champion")
+        console.print(
+            f"champion: [bold]{champ['policy']}[/bold] registered as {champ['model_uri']}"
+            if champ
+            else "no champion: no learned policy's lift interval is above 0"
+        )
+        uri = ml["tracking_uri"]
+        console.print(
+            f"MLflow: experiment {ml['experiment_id']}, run {ml['parent_run_id']}\n"
+            f"open it with:  mlflow ui --backend-store-uri {uri}"
+            + (f" --registry-store-uri {uri}" if uri.startswith("sqlite") else "")
+        )
+
+
+@experiment_app.command("run")
+def experiment_run(
+    config: Path = typer.Argument(..., help="Experiment config (YAML)."),
+    as_json: bool = JsonOpt,
+    workers: int = typer.Option(None, "--workers", help="Parallel runs (default: the config's)."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+) -> None:
+    """Run the config's policies over its seeds and compare them with the rules."""
+    with user_errors():
+        _report(_run(config, as_json, workers, not no_track), as_json)
 
 
 @app.command()
-def demo(as_json: bool = JsonOpt) -> None:
-    """Show nba on the shipped omnichannel example."""
-    with user_errors():
-        _demo_decisions(as_json)
-
-
-def _demo_decisions(as_json: bool) -> None:
-    from nba.catalog import load_catalog
-    from nba.guardrails import Guardrails, load_guardrails
-    from nba.pipeline import Decider
-    from nba.policies.rules import RulePolicy
-    from nba.profile import load_profile, states_from_profiles
+def demo(
+    as_json: bool = JsonOpt,
+    workers: int = typer.Option(2, "--workers", help="Parallel runs."),
+) -> None:
+    """Run a small experiment on the omnichannel example and show the comparison."""
     from nba.settings import EXAMPLE_DIR
 
-    cat = load_catalog(EXAMPLE_DIR / "catalog.yaml")
-    spec = load_guardrails(EXAMPLE_DIR / "guardrails.yaml", cat)
-    profiles = [load_profile(p) for p in sorted((EXAMPLE_DIR / "profiles").glob("*.json"))]
-    states = states_from_profiles(cat, profiles)
-    decider = Decider(
-        cat,
-        Guardrails(spec, cat),
-        RulePolicy(rules=str(EXAMPLE_DIR / "rules.yaml")),
-        random_state=0,
-    )
-    now = datetime(2026, 3, 3, 19, 0, tzinfo=UTC)
-    batch = decider.decide(states, now)
-    decisions = batch.to_decisions(cat)
-    if as_json:
-        emit_json({"decisions": [d.to_dict() for d in decisions]})
-        return
-    console.print(
-        f"[bold]nba demo[/bold]: {len(cat.messages)} messages × "
-        f"{len(cat.channels)} channels = {len(cat.actions) - 1} actions + no-contact; "
-        f"{len(spec.rules)} guardrails; decisions at {now.isoformat()}\n"
-    )
-    for i, d in enumerate(decisions):
-        _print_decision(d, batch.signals.row(i))
-        console.print()
-    rules = Counter(s.rule for d in decisions for s in d.suppressed)
-    console.print("removals by rule: " + ", ".join(f"{k} {v}" for k, v in rules.most_common()))
+    with user_errors():
+        cfg = EXAMPLE_DIR / DEMO_CONFIG
+        if not as_json:
+            console.print(
+                f"[bold]nba demo[/bold]: a small experiment ({cfg}) — the rule baseline, "
+                "random, learned bandits and the oracle on simulated customers\n"
+            )
+        _report(_run(cfg, as_json, workers, True), as_json)
+
+
+@app.command()
+def simulate(
+    scenario: Path = typer.Option(..., "--scenario", help="Scenario YAML."),
+    policy: str = typer.Option("rules", "--policy", help="Policy spec, e.g. random or linucb."),
+    customers: int = typer.Option(1000, "--customers", min=1),
+    days: int = typer.Option(30, "--days", min=1),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(None, "--out", help="Write the decision logs (.parquet/.csv/.jsonl)."),
+    no_learn: bool = typer.Option(False, "--no-learn", help="Do not update the policy."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run one policy on a scenario and write its decision logs (with true expected rewards)."""
+    with user_errors():
+        from nba.policies.spec import make_policy
+        from nba.simulator.core import Simulator
+        from nba.simulator.oracle import OraclePolicy
+        from nba.simulator.run import run_policy
+        from nba.simulator.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        sim = Simulator(sc, customers, days=days)
+        pol = (
+            OraclePolicy(simulator=sim)
+            if policy == "oracle"
+            else make_policy(policy, random_state=seed, rules=str(sc.rules_path))
+        )
+        res = run_policy(sim, pol, seed=seed, learn=not no_learn, keep_logs=out is not None)
+        written = None
+        if out is not None and res.logs is not None:
+            from nba.evaluation.logs import write_logs
+
+            written = str(write_logs(out, res.logs))
+        doc = {
+            "scenario": str(scenario),
+            "policy": pol.spec,
+            "customers": customers,
+            "days": days,
+            "seed": seed,
+            "decisions": int(res.totals["decisions"]),
+            **{
+                k: v
+                for k, v in res.totals.items()
+                if k not in ("decisions", "daily_reward_per_customer")
+            },
+            "contacts_per_customer_by_channel": res.contacts_per_customer,
+            "guardrail_violations": res.guardrail_violations,
+            "seconds": res.seconds,
+            "out": written,
+        }
+        if as_json:
+            emit_json(doc)
+            return
+        t = Table(title=f"{pol.spec} on {sc.name}: {customers} customers × {days} days")
+        t.add_column("metric")
+        t.add_column("value", justify="right")
+        for k, v in doc.items():
+            if isinstance(v, float):
+                t.add_row(k, f"{v:.4f}")
+            elif k not in ("scenario", "policy"):
+                t.add_row(k, str(v))
+        console.print(t)

@@ -1,1 +1,112 @@
-"""nba service commands (registered on nba.cli.app)."""
+"""Service commands: ``nba serve``, ``nba keys create`` and ``nba export``.
+
+``nba serve`` runs on embedded defaults: a SQLite file ``nba.db`` in the
+working directory, the local MLflow store, and the example catalog,
+guardrails and goal when none is configured (``NBA_*`` variables).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from nba.cli import JsonOpt, app, console, emit_json, user_errors
+
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(
+        1, "--workers", help="Server processes (share the database; use PostgreSQL for > 1)."
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Run the HTTP decision service (OpenAPI at /docs and /openapi.json; logs as JSON lines)."""
+    with user_errors():
+        import uvicorn
+
+        from nba.api.logs import log_config
+        from nba.api.services import check_settings
+        from nba.settings import get_settings
+        from nba.store.db import Store
+
+        settings = get_settings()
+        check_settings(settings)
+        Store(settings.database_url).dispose()  # create tables once, fail early on a bad URL
+        uvicorn.run(
+            "nba.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            log_config=log_config(log_level),
+        )
+
+
+@keys_app.command("create")
+def keys_create(
+    role: str = typer.Option(..., "--role", help="app, marketer or admin."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create an API key (printed once; only its hash is stored)."""
+    with user_errors():
+        import time
+
+        from nba.api.errors import InputError
+        from nba.settings import get_settings
+        from nba.store import repo
+        from nba.store.db import Store
+
+        if role not in repo.ROLES:
+            raise InputError(f"`--role`: expected one of {', '.join(repo.ROLES)}, got {role!r}")
+        store = Store(get_settings().database_url)
+        with store.write() as conn:
+            key_id, key = repo.create_key(conn, role, time.time())
+            repo.add_audit(
+                conn, "cli", "create", "key", None, {"key_id": key_id, "role": role}, time.time()
+            )
+        store.dispose()
+        if as_json:
+            emit_json({"key_id": key_id, "key": key, "role": role})
+            return
+        console.print(f"key id [bold]{key_id}[/bold] (role {role}); the key, shown once:")
+        console.print(key, markup=False, highlight=False)
+
+
+@app.command("export")
+def export(
+    fmt: str = typer.Option(..., "--format", help="parquet or dsjson."),
+    out: Path = typer.Option(..., "--out", help="Output file."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Export the decision log (closed decisions with their rewards)."""
+    with user_errors():
+        from nba.api.errors import InputError
+        from nba.api.services import DecisionService
+        from nba.settings import get_settings
+
+        if fmt not in ("parquet", "dsjson"):
+            raise InputError(f"`--format`: expected parquet or dsjson, got {fmt!r}")
+        service = DecisionService(get_settings(), champion_lookup=False)
+        try:
+            logs = service.logged_decisions()
+        finally:
+            service.stop()
+        if fmt == "parquet":
+            from nba.evaluation.logs import write_logs
+
+            path = write_logs(out, logs, fmt="parquet")
+        else:
+            from nba.evaluation.dsjson import write_dsjson
+
+            path = write_dsjson(out, logs)
+        if as_json:
+            emit_json({"out": str(path), "format": fmt, "decisions": len(logs)})
+            return
+        console.print(f"wrote {len(logs)} decisions to {path} ({fmt})")

@@ -464,7 +464,8 @@ def _bootstrap(
         size = min(50, n_boot - start)
         chunks.append(rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64))
     for name, (num, den) in terms.items():
-        vals = np.concatenate([c @ num / (c @ den if den is not None else n) for c in chunks])
+        with np.errstate(invalid="ignore", divide="ignore"):  # SNIPS resamples with no weight
+            vals = np.concatenate([c @ num / (c @ den if den is not None else n) for c in chunks])
         lo, hi = np.nanquantile(vals, [0.025, 0.975])
         out[name] = (float(lo), float(hi))
     return out

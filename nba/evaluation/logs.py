@@ -619,6 +619,11 @@ def _parse_ts(text: str) -> float:
     return dt.timestamp()
 
 
+def _nan_to_inf(x: np.ndarray) -> np.ndarray:
+    # "never sent" is inf in Signals; JSON lines store it as null
+    return np.where(np.isnan(x), np.inf, x)
+
+
 def _signals_from_columns(
     cols: Mapping[str, np.ndarray],
     meta: Mapping[str, Any] | None,
@@ -642,9 +647,7 @@ def _signals_from_columns(
     )
     n = len(customer_ids)
     dsm = (
-        np.column_stack(
-            [np.nan_to_num(np.asarray(cols[f"m.{m}"], float), nan=np.inf) for m in message_ids]
-        )
+        np.column_stack([_nan_to_inf(np.asarray(cols[f"m.{m}"], float)) for m in message_ids])
         if message_ids
         else np.zeros((n, 0))
     )

@@ -20,7 +20,7 @@ import numpy as np
 
 from nba.catalog import ActionSpace
 from nba.evaluation.logs import LoggedDecisions
-from nba.policies.base import Context, LoggedBatch, Policy
+from nba.policies.base import Context, LoggedBatch, Policy, onehot_argmax
 
 __all__ = ["SyntheticProblem", "synthetic_logs"]
 
@@ -102,6 +102,10 @@ class SyntheticProblem:
         )
         return float(np.einsum("ij,ij->i", probs, self.expected_reward(X)).mean())
 
+    def oracle(self) -> Policy:
+        """The policy that picks the action of highest true expected reward."""
+        return _Oracle(self)
+
     def sample(self, n: int, seed: int = 0) -> LoggedDecisions:
         """``n`` logged decisions of the logging policy, with ground truth."""
         rng = np.random.default_rng(seed)
@@ -129,6 +133,22 @@ class SyntheticProblem:
             probs=probs,
             columns={"segment": np.where(X[:, 1] > 0, "high", "low").astype(object)},
         )
+
+
+class _Oracle(Policy):
+    """Greedy on a :class:`SyntheticProblem`'s true expected reward (knows the truth)."""
+
+    name = "synthetic-oracle"
+    kind = "oracle"
+
+    def __init__(self, problem: SyntheticProblem) -> None:
+        self.problem = problem
+
+    def get_params(self) -> dict[str, object]:
+        return {}
+
+    def predict_proba(self, context: Context, allowed: np.ndarray) -> np.ndarray:
+        return onehot_argmax(self.problem.expected_reward(context.X), allowed)
 
 
 def synthetic_logs(n: int, *, seed: int = 0, **problem: int | float) -> LoggedDecisions:

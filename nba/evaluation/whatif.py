@@ -130,7 +130,7 @@ def what_if(
     b = logs.batch
     q_hat = cross_fit_reward_model(b, model=reward_model, random_state=random_state)
     label = name or policy.spec
-    kw = {"q_hat": q_hat, "estimators": estimators, "random_state": random_state}
+    kw: dict[str, Any] = {"q_hat": q_hat, "estimators": estimators, "random_state": random_state}
     proposed = evaluate_target(
         b, policy.predict_proba(b.context, allowed), name=f"{label} + proposed guardrails", **kw
     )

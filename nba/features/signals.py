@@ -480,7 +480,10 @@ class CustomerStates:
         Parameters
         ----------
         now
-            The decision time (naive values are UTC).
+            The decision time (naive values are UTC), at or after the events
+            folded so far: the day ring is shared by the table, so an event
+            more than 90 days after ``now`` would already have cleared the
+            days ``now`` looks at.
         rows
             Optional index of the customers wanted.
 

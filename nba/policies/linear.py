@@ -27,16 +27,20 @@ one matrix product of the customers' pairwise feature products with the
 packed upper triangles of the ``A_a^{-1}`` (float32 for large batches, where
 the relative error of ~1e-6 only matters for exact ties, which are snapped
 together), and learning is one rank-k update per action touched by a batch.
+Large batches are cut into blocks of customers that run on two threads with
+single-threaded BLAS (see :mod:`nba.policies._threads` for why).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Self
 
 import numpy as np
 
 from nba.exceptions import PolicyError
+from nba.policies._threads import run_blocks, single_threaded
 from nba.policies.base import Context, LoggedBatch, Policy, check_allowed, onehot_argmax
 
 __all__ = ["LinUCB", "LinearTS"]
@@ -60,7 +64,11 @@ def _check_finite(owner: str, X: np.ndarray) -> None:
 
 
 def _check_number(owner: str, name: str, value: Any, *, low: float, strict: bool) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    ok = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
     if ok and (value > low if strict else value >= low):
         return float(value)
     bound = f"> {low:g}" if strict else f">= {low:g}"
@@ -86,6 +94,14 @@ class _RidgeBandit(Policy):
 
     ridge: float
     random_state: int | None
+    A_: np.ndarray
+    b_: np.ndarray
+    A_inv_: np.ndarray
+    theta_: np.ndarray
+    counts_: np.ndarray
+    n_examples_: int
+    n_features_in_: int
+    fit_intercept_: bool
 
     # -- validation and state ------------------------------------------------
     def _validate_params(self) -> None:
@@ -131,11 +147,14 @@ class _RidgeBandit(Policy):
 
     def _refresh(self, touched: np.ndarray) -> None:
         """Recompute the inverses and caches of the ``touched`` actions."""
+        # New arrays rather than in-place writes, so that a prediction running
+        # in another thread never sees a half-updated array.
         if touched.size:
             inv = np.linalg.inv(self.A_[touched])
-            inv = 0.5 * (inv + inv.transpose(0, 2, 1))
-            self.A_inv_[touched] = inv
-            self.theta_[touched] = np.einsum("aij,aj->ai", inv, self.b_[touched])
+            A_inv, theta = self.A_inv_.copy(), self.theta_.copy()
+            A_inv[touched] = 0.5 * (inv + inv.transpose(0, 2, 1))
+            theta[touched] = np.einsum("aij,aj->ai", A_inv[touched], self.b_[touched])
+            self.A_inv_, self.theta_ = A_inv, theta
         d = self.A_.shape[1]
         iu, ju = np.triu_indices(d)
         # Packed upper triangles, off-diagonal terms doubled: x^T M x = z(x) . w(M)
@@ -178,11 +197,14 @@ class _RidgeBandit(Policy):
         bounds = np.concatenate([[0], np.cumsum(counts)])
         Xs, rs = Xd[order], reward[order]
         touched = np.flatnonzero(counts)
-        for a in touched:
-            Xa, ra = Xs[bounds[a] : bounds[a + 1]], rs[bounds[a] : bounds[a + 1]]
-            self.A_[a] += Xa.T @ Xa
-            self.b_[a] += ra @ Xa
-        self.counts_ += counts
+        A, b = self.A_.copy(), self.b_.copy()
+        with single_threaded("blas"):
+            for a in touched:
+                Xa, ra = Xs[bounds[a] : bounds[a + 1]], rs[bounds[a] : bounds[a + 1]]
+                A[a] += Xa.T @ Xa
+                b[a] += ra @ Xa
+        self.A_, self.b_ = A, b
+        self.counts_ = self.counts_ + counts
         self.n_examples_ += len(batch)
         self._refresh(touched)
         return self
@@ -245,7 +267,8 @@ class LinUCB(_RidgeBandit):
     >>> policy.predict_proba(ctx, allowed)
     array([[0.33333333, 0.33333333, 0.33333333],
            [0.33333333, 0.33333333, 0.33333333]])
-    >>> batch = LoggedBatch(ctx, allowed, np.array([1, 2]), np.full(2, 1 / 3), np.array([1.0, 2.0]))
+    >>> chosen, reward = np.array([1, 2]), np.array([1.0, 2.0])
+    >>> batch = LoggedBatch(ctx, allowed, chosen, np.full(2, 1 / 3), reward)
     >>> policy.fit(batch).predict_proba(ctx, allowed)
     array([[0., 0., 1.],
            [0., 0., 1.]])
@@ -287,8 +310,11 @@ class LinUCB(_RidgeBandit):
         self._ensure_state(context)
         n = len(context)
         out = np.empty((n, self.A_.shape[0]))
-        for s in range(0, n, _BLOCK):
-            out[s : s + _BLOCK] = self._ucb_block(context.X[s : s + _BLOCK])
+
+        def block(s: int, e: int) -> None:
+            out[s:e] = self._ucb_block(context.X[s:e])
+
+        run_blocks(block, n, _BLOCK)
         return out
 
     def predict_proba(self, context: Context, allowed: np.ndarray) -> np.ndarray:
@@ -311,16 +337,18 @@ class LinUCB(_RidgeBandit):
             If ``allowed`` or the context does not fit the policy.
         """
         allowed = self._start(context, allowed)
-        n = len(context)
         out = np.empty(allowed.shape)
-        for s in range(0, n, _BLOCK):
-            ok = allowed[s : s + _BLOCK]
-            scores = self._ucb_block(context.X[s : s + _BLOCK])
+
+        def block(s: int, e: int) -> None:
+            ok = allowed[s:e]
+            scores = self._ucb_block(context.X[s:e])
             best = np.where(ok, scores, -np.inf).max(axis=1, keepdims=True)
             tol = _TIE_RTOL * np.maximum(1.0, np.abs(best))
             # Snap near-ties (float32 round-off) onto the best score so they share the mass.
             np.copyto(scores, best, where=scores >= best - tol)
-            out[s : s + _BLOCK] = onehot_argmax(scores, ok)
+            out[s:e] = onehot_argmax(scores, ok)
+
+        run_blocks(block, len(context), _BLOCK)
         return out
 
 
@@ -389,13 +417,14 @@ class LinearTS(_RidgeBandit):
 
     def _refresh(self, touched: np.ndarray) -> None:
         super()._refresh(touched)
+        # Cholesky factors of the posterior covariances (up to v^2), cached so
+        # that a draw is theta + v * L z.
         if not hasattr(self, "chol_"):
-            self.chol_ = np.empty_like(self.A_inv_)
-            touched = np.arange(self.A_inv_.shape[0])
-        if touched.size:
-            # Cholesky factor of the posterior covariance (up to v^2), cached
-            # so that a draw is theta + v * L z.
-            self.chol_[touched] = np.linalg.cholesky(self.A_inv_[touched])
+            self.chol_ = np.linalg.cholesky(self.A_inv_)
+        elif touched.size:
+            chol = self.chol_.copy()
+            chol[touched] = np.linalg.cholesky(self.A_inv_[touched])
+            self.chol_ = chol
 
     @property
     def _rng(self) -> np.random.Generator:
@@ -437,18 +466,20 @@ class LinearTS(_RidgeBandit):
             return (winners[:, :, None] == np.arange(n_actions)).mean(axis=1)
         out = np.empty((n, n_actions))
         d = self.A_.shape[1]
-        for g in range(0, n, _DRAW_GROUP):
+        coefs = []
+        for _ in range(0, n, _DRAW_GROUP):
             z = rng.standard_normal((n_actions, d, S))
             theta = self.theta_[:, :, None] + self.v * (self.chol_ @ z)  # (A, d, S)
             coef = np.ascontiguousarray(theta.transpose(1, 2, 0), dtype=np.float32)
-            coef = coef.reshape(d, S * n_actions)
-            for s in range(g, min(g + _DRAW_GROUP, n), _TS_BLOCK):
-                Xd = self._design(context.X[s : s + _TS_BLOCK]).astype(np.float32)
-                m = Xd.shape[0]
-                draws = (Xd @ coef).reshape(m, S, n_actions)
-                penalty = np.where(allowed[s : s + m], 0.0, -np.inf).astype(np.float32)
-                draws += penalty[:, None, :]
-                self._frequencies(draws.argmax(axis=2), n_actions, out[s : s + m])
+            coefs.append(coef.reshape(d, S * n_actions))
+
+        def block(s: int, e: int) -> None:
+            Xd = self._design(context.X[s:e]).astype(np.float32)
+            draws = (Xd @ coefs[s // _DRAW_GROUP]).reshape(e - s, S, n_actions)
+            draws += np.where(allowed[s:e], 0.0, -np.inf).astype(np.float32)[:, None, :]
+            self._frequencies(draws.argmax(axis=2), n_actions, out[s:e])
+
+        run_blocks(block, n, _TS_BLOCK)
         return out
 
     def _frequencies(self, winners: np.ndarray, n_actions: int, out: np.ndarray) -> np.ndarray:

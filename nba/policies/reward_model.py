@@ -25,7 +25,9 @@ dropping the oldest examples also lets the model follow drift.
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Callable
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -33,6 +35,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
 from nba.exceptions import PolicyError
+from nba.policies._threads import run_blocks, single_threaded
 from nba.policies.base import Context, LoggedBatch, Policy, check_allowed, epsilon_greedy
 
 __all__ = ["RewardModelPolicy", "MODELS"]
@@ -41,6 +44,8 @@ __all__ = ["RewardModelPolicy", "MODELS"]
 MODELS: tuple[str, ...] = ("ridge", "gbm")
 #: Customers per prediction block of the ``gbm`` model (x n_actions rows).
 _GBM_BLOCK = 2048
+#: Customers per prediction block of the ``ridge`` model.
+_BLOCK = 2048
 
 
 class RewardModelPolicy(Policy):
@@ -177,42 +182,93 @@ class RewardModelPolicy(Policy):
         if not hasattr(self, "n_features_in_"):
             self.n_features_in_ = X.shape[1]
             self.n_actions_ = batch.context.n_actions
-            self.X_ = np.empty((0, X.shape[1]))
-            self.action_ = np.empty(0, dtype=np.int64)
-            self.reward_ = np.empty(0)
+            self._buf_X_ = np.empty((0, X.shape[1]))
+            self._buf_action_ = np.empty(0, dtype=np.int64)
+            self._buf_reward_ = np.empty(0)
+            self._buf_size_ = self._buf_head_ = 0
             self.n_examples_ = 0
         if len(batch) == 0:
             return self
-        keep = int(self.max_examples)
-        self.X_ = np.concatenate([self.X_, X])[-keep:]
-        self.action_ = np.concatenate([self.action_, batch.action.astype(np.int64)])[-keep:]
-        self.reward_ = np.concatenate([self.reward_, batch.reward.astype(np.float64)])[-keep:]
+        self._append(X, batch.action.astype(np.int64), batch.reward.astype(np.float64))
         self.n_examples_ += len(batch)
         if self.model == "ridge":
-            self._fit_ridge()
+            with single_threaded("blas"):
+                self._fit_ridge()
         else:
-            self._fit_gbm(batch.context.actions.features)
+            with single_threaded("openmp"):
+                self._fit_gbm(batch.context.actions.features)
         return self
 
+    # -- the buffer: a ring of at most max_examples rows, grown geometrically ------
+    def _append(self, X: np.ndarray, action: np.ndarray, reward: np.ndarray) -> None:
+        keep = int(self.max_examples)
+        X, action, reward = X[-keep:], action[-keep:], reward[-keep:]
+        n, size, cap = len(action), self._buf_size_, len(self._buf_action_)
+        if size + n > cap and cap < keep:  # not yet wrapped: rows [0, size) in order
+            cap = min(keep, max(size + n, 2 * cap))
+            for name in ("_buf_X_", "_buf_action_", "_buf_reward_"):
+                old = getattr(self, name)
+                new = np.empty((cap, *old.shape[1:]), dtype=old.dtype)
+                new[:size] = old[:size]
+                setattr(self, name, new)
+            self._buf_head_ = size
+        pos = (self._buf_head_ + np.arange(n)) % cap
+        first = min(n, cap - self._buf_head_)  # rows written before wrapping around
+        for name, rows in (("_buf_X_", X), ("_buf_action_", action), ("_buf_reward_", reward)):
+            buf = getattr(self, name)
+            buf[self._buf_head_ : self._buf_head_ + first] = rows[:first]
+            buf[: n - first] = rows[first:]
+        self._buf_head_ = int(pos[-1] + 1) % cap
+        self._buf_size_ = min(size + n, cap)
+
+    def _ordered(self, buf: np.ndarray) -> np.ndarray:
+        size, head = self._buf_size_, self._buf_head_
+        if size < len(buf) or head == 0:
+            return buf[:size]
+        return np.concatenate([buf[head:], buf[:head]])
+
+    @property
+    def X_(self) -> np.ndarray:
+        """Buffered contexts, oldest first, shape (n_buffered, n_features)."""
+        return self._ordered(self._buf_X_)
+
+    @property
+    def action_(self) -> np.ndarray:
+        """Buffered chosen actions, oldest first, shape (n_buffered,)."""
+        return self._ordered(self._buf_action_)
+
+    @property
+    def reward_(self) -> np.ndarray:
+        """Buffered rewards, oldest first, shape (n_buffered,)."""
+        return self._ordered(self._buf_reward_)
+
     def _fit_ridge(self) -> None:
+        size = self._buf_size_
+        X, action, reward = (
+            self._buf_X_[:size],
+            self._buf_action_[:size],
+            self._buf_reward_[:size],
+        )
         n_actions, d = self.n_actions_, self.n_features_in_
         coef = np.zeros((n_actions, d))
-        intercept = np.full(n_actions, float(self.reward_.mean()))
-        order = np.argsort(self.action_, kind="stable")
-        counts = np.bincount(self.action_, minlength=n_actions)
+        intercept = np.full(n_actions, float(reward.mean()))
+        order = np.argsort(action, kind="stable")
+        counts = np.bincount(action, minlength=n_actions)
         bounds = np.concatenate([[0], np.cumsum(counts)])
         for a in np.flatnonzero(counts):
             rows = order[bounds[a] : bounds[a + 1]]
-            reg = Ridge(alpha=float(self.alpha)).fit(self.X_[rows], self.reward_[rows])
+            reg = Ridge(alpha=float(self.alpha)).fit(X[rows], reward[rows])
             coef[a], intercept[a] = reg.coef_, reg.intercept_
         self.coef_, self.intercept_ = coef, intercept
 
     def _fit_gbm(self, action_features: np.ndarray) -> None:
+        size = self._buf_size_
+        action = self._buf_action_[:size]
         self.action_features_ = np.asarray(action_features, dtype=np.float64)
-        features = np.hstack([self.X_, self.action_features_[self.action_]])
+        features = np.hstack([self._buf_X_[:size], self.action_features_[action]])
         self.model_ = HistGradientBoostingRegressor(
             early_stopping=False, random_state=self.random_state
-        ).fit(features, self.reward_)
+        ).fit(features, self._buf_reward_[:size])
 
     # -- prediction --------------------------------------------------------------
     def predict_reward(self, context: Context) -> np.ndarray:
@@ -227,20 +283,32 @@ class RewardModelPolicy(Policy):
         """
         self._validate_params()
         self._check_context(context)
-        n, n_actions = len(context), context.n_actions
-        X = np.asarray(context.X, dtype=np.float64)
+        out = np.empty((len(context), context.n_actions))
+
+        def block(s: int, e: int) -> None:
+            out[s:e] = self._predict_block(context.X[s:e])
+
+        self._run(block, len(context))
+        return out
+
+    def _run(self, block: Callable[[int, int], None], n: int) -> None:
+        if self.model == "gbm":
+            with single_threaded("openmp"):
+                for s in range(0, n, _GBM_BLOCK):
+                    block(s, min(s + _GBM_BLOCK, n))
+        else:
+            run_blocks(block, n, _BLOCK)
+
+    def _predict_block(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        m, n_actions = X.shape[0], getattr(self, "n_actions_", 0)
         if getattr(self, "n_examples_", 0) == 0:
-            return np.zeros((n, n_actions))
+            return np.zeros((m, 1))  # broadcast over the actions: all tied
         if self.model == "ridge":
             return X @ self.coef_.T + self.intercept_
-        out = np.empty((n, n_actions))
         feats = self.action_features_
-        for s in range(0, n, _GBM_BLOCK):
-            Xb = X[s : s + _GBM_BLOCK]
-            m = Xb.shape[0]
-            rows = np.hstack([np.repeat(Xb, n_actions, axis=0), np.tile(feats, (m, 1))])
-            out[s : s + m] = self.model_.predict(rows).reshape(m, n_actions)
-        return out
+        rows = np.hstack([np.repeat(X, n_actions, axis=0), np.tile(feats, (m, 1))])
+        return self.model_.predict(rows).reshape(m, n_actions)
 
     def predict_proba(self, context: Context, allowed: np.ndarray) -> np.ndarray:
         """``1 - epsilon`` on the best predicted allowed action, ``epsilon`` uniform.
@@ -262,9 +330,23 @@ class RewardModelPolicy(Policy):
             If ``allowed``, the context or a hyperparameter is invalid.
         """
         allowed = check_allowed(allowed, len(context), context.n_actions)
-        scores = self.predict_reward(context)
-        return epsilon_greedy(scores, allowed, float(self.epsilon))
+        self._validate_params()
+        self._check_context(context)
+        n_actions = context.n_actions
+        out = np.empty(allowed.shape)
+        epsilon = float(self.epsilon)
+
+        def block(s: int, e: int) -> None:
+            scores = np.broadcast_to(self._predict_block(context.X[s:e]), (e - s, n_actions))
+            out[s:e] = epsilon_greedy(scores, allowed[s:e], epsilon)
+
+        self._run(block, len(context))
+        return out
 
 
 def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )

@@ -52,6 +52,8 @@ class Opportunity:
     now: datetime
     rows: np.ndarray
     budget_left: dict[str, float]
+    round: int = 0
+    end_of_day: bool = True
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ class Simulator:
         signup = np.full(self.n, (self.start - timedelta(days=30)).timestamp())
         self.states = CustomerStates(
             self.catalog,
-            self.population.customer_ids,
+            list(self.population.customer_ids),
             consent=self.population.consent.copy(),
             attributes=self.population.attributes,
             signup=signup,
@@ -195,9 +197,10 @@ class Simulator:
     def make_decider(self, policy: Policy) -> Decider:
         """A :class:`~nba.pipeline.Decider` for this run (seeded from the run's seed)."""
         return Decider(
-            self.catalog, self.guardrails, policy, random_state=np.random.default_rng(
-                self._decider_seed
-            )
+            self.catalog,
+            self.guardrails,
+            policy,
+            random_state=np.random.default_rng(self._decider_seed),
         )
 
     @property
@@ -245,7 +248,14 @@ class Simulator:
             want &= ~self._chosen_today
         rows = np.flatnonzero(want)
         self._chosen_today[rows] = True
-        return Opportunity(self._day, self.now, rows, dict(self._budget))
+        return Opportunity(
+            self._day,
+            self.now,
+            rows,
+            dict(self._budget),
+            self._round,
+            self._round == len(ROUNDS) - 1,
+        )
 
     def _new_day(self) -> None:
         self._day += 1
@@ -419,9 +429,7 @@ class Simulator:
                     decision=dec[c][k],
                 )
                 inwin = ts[k] - t <= window
-                np.add.at(
-                    rew, k[inwin], g.event_rewards(np.full(inwin.sum(), code), vals[inwin])
-                )
+                np.add.at(rew, k[inwin], g.event_rewards(np.full(inwin.sum(), code), vals[inwin]))
             reward[c] = rew
             revenue[c] = np.where(bought & (t_buy - t <= window), val, 0.0)
             for name, arr in (

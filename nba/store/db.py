@@ -20,12 +20,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
 from nba.exceptions import ConfigError
 from nba.store.schema import metadata
 
-__all__ = ["Store", "make_engine"]
+__all__ = ["Store", "make_engine", "STARTUP_LOCK", "LEARNER_LOCK"]
+
+#: Advisory lock keys (PostgreSQL): schema creation and config seeding; the learner.
+STARTUP_LOCK = 0x6E6261_01
+LEARNER_LOCK = 0x6E6261_02
 
 
 def make_engine(url: str) -> Engine:
@@ -113,13 +116,41 @@ class Store:
     def create_schema(self) -> None:
         """Create missing tables (idempotent, safe from several processes)."""
         try:
-            with self._exclusive():
-                metadata.create_all(self.engine)
+            with self.write() as conn:
+                self.serialize(conn, STARTUP_LOCK)
+                metadata.create_all(conn)
         except OperationalError as exc:
             raise ConfigError(f"database `{self.url}`: cannot create tables ({exc.orig})") from None
-        except Exception as exc:  # concurrent create_all on PostgreSQL
-            if "already exists" not in str(exc):
-                raise
+
+    def serialize(self, conn: Connection, key: int) -> None:
+        """Serialise this transaction with every other one taking ``key`` (all processes).
+
+        PostgreSQL: a transaction-level advisory lock. SQLite: write
+        transactions are serialised already.
+        """
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(key)})")
+
+    @contextmanager
+    def try_session_lock(self, key: int) -> Iterator[bool]:
+        """Hold a cross-process lock for a while if it is free (yields whether it is held).
+
+        PostgreSQL: a session-level advisory lock on a dedicated connection.
+        SQLite: always held (one learner per process; use PostgreSQL for several
+        processes).
+        """
+        if self.dialect != "postgresql":
+            yield True
+            return
+        with self.engine.connect() as conn:
+            got = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({int(key)})").scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({int(key)})")
+                    conn.commit()
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -147,8 +178,3 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
-
-
-def null_pool_engine(url: str) -> Engine:
-    """An engine without pooling (for short-lived tools)."""
-    return create_engine(url, poolclass=NullPool)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from nba.catalog import Catalog
 from nba.events import EventType
@@ -32,7 +32,6 @@ from nba.store.schema import (
     config_versions,
     customers,
     decisions,
-    events,
     policy_snapshots,
 )
 
@@ -41,6 +40,7 @@ __all__ = [
     "History",
     "chunks",
     "now_epoch",
+    "insert_ignore",
     "ensure_customers",
     "lock_customers",
     "load_customers",
@@ -63,6 +63,7 @@ __all__ = [
 
 ROLES = ("app", "marketer", "admin")
 _CHUNK = 5000
+_KEEP_SNAPSHOTS = 5
 _SEND = EVENT_CODES[EventType.SENT]
 
 
@@ -84,6 +85,7 @@ def chunks(seq: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
 
 
 def _insert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT (with ``on_conflict_do_nothing``)."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -93,27 +95,31 @@ def _insert(conn: Connection, table: Any) -> Any:
     return sqlite_insert(table)
 
 
+_IGNORE: dict[tuple[str, str], Any] = {}
+
+
+def insert_ignore(conn: Connection, table: Any, keys: Sequence[str]) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO NOTHING`` for the connection's dialect (cached)."""
+    k = (conn.dialect.name, table.name)
+    stmt = _IGNORE.get(k)
+    if stmt is None:
+        stmt = _IGNORE[k] = _insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
+    return stmt
+
+
 # -- customers -------------------------------------------------------------------
 def ensure_customers(conn: Connection, ids: Sequence[str], now: float) -> None:
     """Create rows for customers not seen before (cold start), idempotently."""
     if not ids:
         return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        "INSERT INTO customers (customer_id, timezone, attributes, consent, created_at, "
+        f"updated_at) VALUES ({mark}, 'UTC', '{{}}', '{{}}', {mark}, {mark}) "
+        "ON CONFLICT (customer_id) DO NOTHING"
+    )
     for part in chunks(list(ids)):
-        stmt = _insert(conn, customers).on_conflict_do_nothing(index_elements=["customer_id"])
-        conn.execute(
-            stmt,
-            [
-                {
-                    "customer_id": c,
-                    "timezone": "UTC",
-                    "attributes": "{}",
-                    "consent": "{}",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for c in part
-            ],
-        )
+        conn.exec_driver_sql(sql, [(c, now, now) for c in part])
 
 
 def lock_customers(conn: Connection, ids: Sequence[str]) -> None:
@@ -134,39 +140,40 @@ def lock_customers(conn: Connection, ids: Sequence[str]) -> None:
         ).all()
 
 
-# Statements built once: SQLAlchemy then reuses their compiled form (the hot path).
-_IDS = bindparam("ids", expanding=True)
-_Q_CUSTOMERS = select(customers).where(customers.c.customer_id.in_(_IDS))
-_Q_EVENTS = select(
-    events.c.customer_id,
-    events.c.ts,
-    events.c.type,
-    events.c.channel,
-    events.c.message_id,
-    events.c.value,
-    events.c.properties,
-    events.c.decision_id,
-).where(events.c.customer_id.in_(_IDS))
-_Q_SENT = select(
-    decisions.c.customer_id,
-    decisions.c.created_at,
-    decisions.c.channel,
-    decisions.c.message_id,
-    decisions.c.decision_id,
-).where(decisions.c.customer_id.in_(_IDS), decisions.c.action != 0)
-_Q_BUDGET = select(budget_counters.c.channel, budget_counters.c.used).where(
-    budget_counters.c.day == bindparam("day"), budget_counters.c.channel.in_(_IDS)
+# The hot path (every decision) goes straight to the driver: SQLAlchemy's
+# statement handling costs more than SQLite's own work for one customer.
+_Q_CUSTOMERS = (
+    "SELECT customer_id, timezone, attributes, consent, created_at, updated_at "
+    "FROM customers WHERE customer_id IN ({})"
 )
-_Q_HEAD = select(func.coalesce(func.max(config_versions.c.id), 0))
+_Q_EVENTS = (
+    "SELECT customer_id, ts, type, channel, message_id, value, properties, decision_id "
+    "FROM events WHERE customer_id IN ({})"
+)
+_Q_SENT = (
+    "SELECT customer_id, created_at, channel, message_id, decision_id "
+    "FROM decisions WHERE action != 0 AND customer_id IN ({})"
+)
+_Q_BUDGET = "SELECT channel, used FROM budget_counters WHERE day = {} AND channel IN ({})"
+_Q_HEAD = "SELECT COALESCE(MAX(id), 0) FROM config_versions"
+
+
+def _marks(conn: Connection, k: int) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * k)
+
+
+def _raw_in(conn: Connection, template: str, ids: Sequence[str]) -> list[Any]:
+    """Run ``template`` (one ``IN ({})`` placeholder) for ``ids``, in chunks."""
+    out: list[Any] = []
+    for part in chunks(list(ids)):
+        out += conn.exec_driver_sql(template.format(_marks(conn, len(part))), tuple(part)).all()
+    return out
 
 
 def load_customers(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
     """Stored rows of these customers, by id (absent ids are not returned)."""
-    out: dict[str, Any] = {}
-    for part in chunks(list(ids)):
-        for row in conn.execute(_Q_CUSTOMERS, {"ids": list(part)}):
-            out[row.customer_id] = row
-    return out
+    return {row.customer_id: row for row in _raw_in(conn, _Q_CUSTOMERS, ids)}
 
 
 @dataclass(frozen=True)
@@ -214,10 +221,11 @@ class History:
                 if ch in row_consent:
                     consent[i, j] = bool(row_consent[ch])
             for k, v in json.loads(row.attributes or "{}").items():
-                spec = catalog.attributes.get(k)
-                if spec is None:
-                    attrs.setdefault(k, np.full(n, None, dtype=object))[i] = v
-                elif spec.type == "numeric":
+                declared = catalog.attributes.get(k)
+                if declared is None:
+                    if v is not None:  # undeclared: kept for rules, not encoded
+                        attrs.setdefault(k, np.full(n, None, dtype=object))[i] = v
+                elif declared.type == "numeric":
                     try:
                         attrs[k][i] = float(v)
                     except (TypeError, ValueError):
@@ -259,11 +267,8 @@ def load_history(conn: Connection, catalog: Catalog, ids: Sequence[str]) -> Hist
     chan = {c: i for i, c in enumerate(catalog.channel_ids)}
     msg = {m: i for i, m in enumerate(catalog.message_ids)}
     codes = {t.value: EVENT_CODES[t] for t in EventType}
-    ev: list[Any] = []
-    sent: list[Any] = []
-    for part in chunks(list(ids)):
-        ev += conn.execute(_Q_EVENTS, {"ids": list(part)}).all()
-        sent += conn.execute(_Q_SENT, {"ids": list(part)}).all()
+    ev = _raw_in(conn, _Q_EVENTS, ids)
+    sent = _raw_in(conn, _Q_SENT, ids)
     decided = {r.decision_id for r in sent}
     ev = [r for r in ev if not (r.type == EventType.SENT.value and r.decision_id in decided)]
     ev.sort(key=lambda r: r.ts)
@@ -293,7 +298,10 @@ def budget_used(conn: Connection, channels: Iterable[str], day: int) -> dict[str
     chans = list(channels)
     if not chans:
         return {}
-    rows = conn.execute(_Q_BUDGET, {"ids": chans, "day": day}).all()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    rows = conn.exec_driver_sql(
+        _Q_BUDGET.format(mark, _marks(conn, len(chans))), (int(day), *chans)
+    ).all()
     used = dict.fromkeys(chans, 0)
     used.update({r.channel: int(r.used) for r in rows})
     return used
@@ -308,9 +316,8 @@ def take_budget(conn: Connection, channel: str, day: int, k: int, limit: int) ->
     if k <= 0:
         return True
     conn.execute(
-        _insert(conn, budget_counters)
-        .values(channel=channel, day=day, used=0)
-        .on_conflict_do_nothing(index_elements=["channel", "day"])
+        insert_ignore(conn, budget_counters, ["channel", "day"]),
+        {"channel": channel, "day": day, "used": 0},
     )
     res = conn.execute(
         update(budget_counters)
@@ -324,10 +331,31 @@ def take_budget(conn: Connection, channel: str, day: int, k: int, limit: int) ->
     return bool(res.rowcount == 1)
 
 
-def insert_decisions(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Append decisions to the log."""
+_DECISION_COLS = tuple(c.name for c in decisions.columns)
+
+
+def insert_decisions(conn: Connection, n: int, columns: dict[str, Any]) -> None:
+    """Append ``n`` decisions to the log, given column by column.
+
+    Each value of ``columns`` is a sequence of ``n`` values or one scalar for
+    all rows. The rows go straight to the driver's ``executemany`` (the batch
+    endpoint writes 10,000 rows per call).
+    """
+    missing = set(_DECISION_COLS) - set(columns)
+    if missing:
+        raise KeyError(f"insert_decisions: missing columns {sorted(missing)}")
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {decisions.name} ({', '.join(_DECISION_COLS)}) "
+        f"VALUES ({', '.join([mark] * len(_DECISION_COLS))})"
+    )
+    cols = []
+    for c in _DECISION_COLS:
+        v = columns[c]
+        cols.append(v if isinstance(v, list | tuple) else [v] * n)
+    rows = list(zip(*cols, strict=True))
     for part in chunks(rows):
-        conn.execute(insert(decisions), list(part))
+        conn.exec_driver_sql(sql, list(part))
 
 
 # -- keys ------------------------------------------------------------------------------
@@ -387,7 +415,7 @@ def latest_config(conn: Connection, kind: str) -> Any | None:
 
 def config_head(conn: Connection) -> int:
     """Id of the newest config change of any kind (0 if none): a cheap change check."""
-    return int(conn.execute(_Q_HEAD).scalar_one())
+    return int(conn.exec_driver_sql(_Q_HEAD).scalar_one())
 
 
 def put_config(conn: Connection, kind: str, document: Any, who: str, now: float) -> int:
@@ -426,14 +454,17 @@ def list_audit(conn: Connection, target: str | None = None, limit: int = 100) ->
 
 
 # -- policy snapshots -----------------------------------------------------------------
-def save_snapshot(conn: Connection, policy: Any, source: str, now: float) -> None:
-    """Store the policy (its saved directory, as a tar) for a restart to continue."""
+def save_snapshot(conn: Connection, policy: Any, source: str, now: float) -> int:
+    """Store the policy (its saved directory, as a tar) for a restart to continue.
+
+    The newest five snapshots of a source are kept. Returns the snapshot's id.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         policy.save(Path(tmp) / "policy")
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:
             tar.add(Path(tmp) / "policy", arcname="policy")
-    conn.execute(
+    res = conn.execute(
         insert(policy_snapshots).values(
             created_at=now,
             source=source,
@@ -442,6 +473,22 @@ def save_snapshot(conn: Connection, policy: Any, source: str, now: float) -> Non
             blob=buf.getvalue(),
         )
     )
+    key = res.inserted_primary_key
+    assert key is not None
+    new_id = int(key[0])
+    keep = (
+        select(policy_snapshots.c.id)
+        .where(policy_snapshots.c.source == source)
+        .order_by(policy_snapshots.c.id.desc())
+        .limit(_KEEP_SNAPSHOTS)
+    )
+    kept = list(conn.execute(keep).scalars())
+    conn.execute(
+        delete(policy_snapshots).where(
+            policy_snapshots.c.source == source, policy_snapshots.c.id.not_in(kept)
+        )
+    )
+    return new_id
 
 
 def load_snapshot(conn: Connection, source: str) -> Any | None:

@@ -49,7 +49,8 @@ def test_one_event_at_a_time_equals_arrays_equals_one_customer_tables(
 ) -> None:
     ids = [f"c{i}" for i in range(4)]
     events = _events([c for c, _ in draws], [d for _, d in draws], catalog)
-    now = T0 + timedelta(hours=hours)
+    # signals are asked for at a decision time, which comes after the history it folds
+    now = max([T0 + timedelta(hours=hours), *(e.timestamp for e in events)])
     one_by_one = CustomerStates(catalog, ids)
     for e in events:
         one_by_one.apply(e)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from ..deps import get_service, require
 from ..schemas import CustomerPut
@@ -16,11 +17,12 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 @router.get("/{customer_id}", responses={404: {"description": "Unknown customer."}})
 def get_customer(
     customer_id: str,
+    now: datetime | None = Query(None, description="Compute signals at this time."),  # noqa: B008
     _: Principal = Depends(require("app", "marketer")),  # noqa: B008
     service: DecisionService = Depends(get_service),  # noqa: B008
 ) -> Any:
     """Attributes, consent, signals, recent decisions and events."""
-    return service.get_customer(customer_id)
+    return service.get_customer(customer_id, now)
 
 
 @router.put("/{customer_id}", responses={422: {"description": "Names the field at fault."}})

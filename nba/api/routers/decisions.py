@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from ..deps import get_service, require
 from ..schemas import (
@@ -44,7 +44,7 @@ def decide(
         context=body.context,
         dry_run=body.dry_run,
     )
-    return JSONResponse(service.decision_dicts(rt, batch)[0])
+    return Response(service.decisions_json(rt, batch)[0], media_type="application/json")
 
 
 @router.post(
@@ -65,7 +65,9 @@ def decide_batch(
         context=body.context,
         dry_run=body.dry_run,
     )
-    return JSONResponse({"decisions": service.decision_dicts(rt, batch)})
+    rendered = service.decisions_json(rt, batch, explain=body.explain)
+    body_ = '{"decisions":[' + ",".join(rendered) + "]}"
+    return Response(body_, media_type="application/json")
 
 
 @router.get("/{decision_id}", response_model=DecisionDetail, responses=_ERRORS | {404: {}})

@@ -1,0 +1,253 @@
+"""HTTP benchmark of the decision service on loopback.
+
+Starts one uvicorn process (SQLite file in a temp dir, decision log on, the
+rule baseline or ``--policy``) serving the nba app plus a bare FastAPI
+endpoint (``POST /bare``, same app, same server, same auth-free sync
+handler shape) and measures, in the same run:
+
+- single decisions: decisions/s and p50/p99 latency with one client, and
+  decisions/s with ``--clients`` concurrent clients, next to the bare endpoint;
+- the batch endpoint: decisions/s with 10,000 ids per call;
+- event ingestion: events/s with 1,000 events per call.
+
+Run: ``python benchmarks/bench_http.py [--n 2000] [--clients 4] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+KEY = "bench-admin-key-0123456789abcdef-xyz"
+NOW = "2026-03-02T10:00:00Z"
+
+
+class Bare(BaseModel):
+    """The bare endpoint's body (the same shape as a decision request's core)."""
+
+    customer_id: str
+    now: str | None = None
+
+
+def bench_app() -> Any:
+    """The nba app plus a bare endpoint (used as uvicorn's factory)."""
+    from nba.api.app import create_app
+
+    app = create_app()
+
+    @app.post("/bare")
+    def bare(body: Bare) -> dict[str, Any]:
+        return {"customer_id": body.customer_id, "action": None, "propensity": 1.0}
+
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _latencies(url: str, path: str, bodies: list[dict[str, Any]]) -> list[float]:
+    out = []
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+        for b in bodies:
+            t = time.perf_counter()
+            r = c.post(path, json=b)
+            out.append(time.perf_counter() - t)
+            r.raise_for_status()
+    return out
+
+
+def _throughput(url: str, path: str, n: int, clients: int, prefix: str) -> float:
+    per = n // clients
+
+    def work(k: int) -> None:
+        _latencies(
+            url, path, [{"customer_id": f"{prefix}{k}-{i % 500}", "now": NOW} for i in range(per)]
+        )
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return per * clients / (time.perf_counter() - t)
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=2000, help="requests per single-decision run")
+    ap.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    ap.add_argument("--policy", default=None, help="NBA_MODEL_URI (default: rule baseline)")
+    ap.add_argument("--database-url", default=None, help="default: SQLite file in a temp dir")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="nba-bench-"))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "NBA_DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'nba.db'}",
+        "NBA_ADMIN_KEY": KEY,
+        "NBA_LEARN_INTERVAL": "0",
+        "NBA_CHAMPION_LOOKUP": "0",
+    }
+    if args.policy:
+        env["NBA_MODEL_URI"] = args.policy
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench_http:bench_app",
+            "--factory",
+            "--app-dir",
+            str(Path(__file__).parent),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=tmp,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        # warm-up
+        _latencies(url, "/bare", [{"customer_id": "w"}] * 200)
+        _latencies(url, "/v1/decisions", [{"customer_id": f"w{i}", "now": NOW} for i in range(200)])
+
+        n = args.n
+        bodies = [{"customer_id": f"s{i % 500}", "now": NOW} for i in range(n)]
+        bare_lat = _latencies(url, "/bare", bodies)
+        dec_lat = _latencies(url, "/v1/decisions", bodies)
+        bare_tp = _throughput(url, "/bare", n, args.clients, "b")
+        dec_tp = _throughput(url, "/v1/decisions", n, args.clients, "m")
+
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=300
+        ) as c:
+            calls, size = 5, 10_000
+            t = time.perf_counter()
+            for k in range(calls):
+                r = c.post(
+                    "/v1/decisions/batch",
+                    json={"customer_ids": [f"B{k}-{i}" for i in range(size)], "now": NOW},
+                )
+                r.raise_for_status()
+            batch_tp = calls * size / (time.perf_counter() - t)
+            t = time.perf_counter()
+            for k in range(calls):
+                r = c.post(
+                    "/v1/decisions/batch",
+                    json={
+                        "customer_ids": [f"L{k}-{i}" for i in range(size)],
+                        "now": NOW,
+                        "explain": False,
+                    },
+                )
+                r.raise_for_status()
+            lean_tp = calls * size / (time.perf_counter() - t)
+
+            ecalls, esize = 20, 1000
+            t = time.perf_counter()
+            for k in range(ecalls):
+                evs = [
+                    {
+                        "event_id": f"e{k}-{i}",
+                        "customer_id": f"s{i % 500}",
+                        "type": "opened",
+                        "timestamp": NOW,
+                        "channel": "email",
+                    }
+                    for i in range(esize)
+                ]
+                c.post("/v1/events", json={"events": evs}).raise_for_status()
+            events_tp = ecalls * esize / (time.perf_counter() - t)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    one_client_tp = len(dec_lat) / sum(dec_lat)
+    one_client_bare = len(bare_lat) / sum(bare_lat)
+    res = {
+        "single": {
+            "one_client": {
+                "decisions_per_s": round(one_client_tp, 1),
+                "bare_per_s": round(one_client_bare, 1),
+                "ratio_to_bare": round(one_client_tp / one_client_bare, 3),
+                "p50_ms": round(_pct(dec_lat, 0.50), 3),
+                "p99_ms": round(_pct(dec_lat, 0.99), 3),
+                "bare_p50_ms": round(_pct(bare_lat, 0.50), 3),
+                "bare_p99_ms": round(_pct(bare_lat, 0.99), 3),
+            },
+            f"{args.clients}_clients": {
+                "decisions_per_s": round(dec_tp, 1),
+                "bare_per_s": round(bare_tp, 1),
+                "ratio_to_bare": round(dec_tp / bare_tp, 3),
+            },
+        },
+        "batch_decisions_per_s": round(batch_tp, 1),
+        "batch_explain_false_decisions_per_s": round(lean_tp, 1),
+        "events_per_s": round(events_tp, 1),
+        "setup": {
+            "requests": n,
+            "clients": args.clients,
+            "cpus": os.cpu_count(),
+            "database": "sqlite" if not args.database_url else args.database_url.split(":")[0],
+            "policy": args.policy or "rules",
+            "decision_log": True,
+        },
+    }
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return
+    s1 = res["single"]["one_client"]
+    sk = res["single"][f"{args.clients}_clients"]
+    print(
+        f"single decision, 1 client : {s1['decisions_per_s']:8.0f}/s  p50 {s1['p50_ms']:.2f} ms"
+        f"  p99 {s1['p99_ms']:.2f} ms   (bare: {s1['bare_per_s']:.0f}/s, p50 "
+        f"{s1['bare_p50_ms']:.2f} ms, p99 {s1['bare_p99_ms']:.2f} ms) -> "
+        f"{s1['ratio_to_bare']:.0%} of bare"
+    )
+    print(
+        f"single decision, {args.clients} clients: {sk['decisions_per_s']:8.0f}/s"
+        f"  (bare: {sk['bare_per_s']:.0f}/s) -> {sk['ratio_to_bare']:.0%} of bare"
+    )
+    print(
+        f"batch (10,000 ids/call)   : {batch_tp:8.0f} decisions/s"
+        f"  ({lean_tp:.0f}/s with explain=false)"
+    )
+    print(f"events (1,000/call)       : {events_tp:8.0f} events/s")
+
+
+if __name__ == "__main__":
+    main()

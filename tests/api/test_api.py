@@ -1,0 +1,481 @@
+"""The HTTP API in process (real app, real SQLite file): keys and roles, bad
+input, configuration changes, events, customers, health."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nba.api.app import create_app
+from nba.exceptions import ConfigError
+from nba.settings import Settings
+
+ADMIN = "test-admin-key-0123456789abcdef"
+NOW = "2026-03-02T10:00:00Z"
+
+
+def make_client(tmp_path: Path, **overrides: Any) -> TestClient:
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'nba.db'}", admin_key=ADMIN, **overrides)
+    return TestClient(create_app(s, learn_interval=0, champion_lookup=False, random_state=0))
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with make_client(tmp_path) as c:
+        c.headers["Authorization"] = f"Bearer {ADMIN}"
+        yield c
+
+
+def key_for(client: TestClient, role: str) -> dict[str, str]:
+    r = client.post("/v1/keys", json={"role": role})
+    assert r.status_code == 201, r.text
+    assert r.json()["role"] == role
+    return {"Authorization": f"Bearer {r.json()['key']}"}
+
+
+# -- keys and roles ---------------------------------------------------------------------
+ROUTES = [
+    ("post", "/v1/decisions", {"customer_id": "c1"}, "app"),
+    (
+        "post",
+        "/v1/events",
+        {"events": [{"event_id": "x", "customer_id": "c1", "type": "opened", "timestamp": NOW}]},
+        "app",
+    ),
+    ("get", "/v1/customers/c1", None, "app"),
+    ("get", "/v1/guardrails", None, "marketer"),
+    ("get", "/v1/metrics", None, "marketer"),
+    ("get", "/v1/audit", None, "marketer"),
+    ("post", "/v1/keys", {"role": "app"}, "admin"),
+    ("post", "/v1/model/promote", {"model_uri": "rules"}, "admin"),
+]
+
+
+def test_no_key_401_wrong_role_403(client: TestClient) -> None:
+    keys = {role: key_for(client, role) for role in ("app", "marketer")}
+    client.post("/v1/decisions", json={"customer_id": "c1"})  # c1 exists for GET
+    for method, path, body, role in ROUTES:
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+        r = getattr(client, method)(path, headers={"Authorization": ""}, **kwargs)
+        assert r.status_code == 401, (path, r.text)
+        r = getattr(client, method)(path, headers={"Authorization": "Bearer nope"}, **kwargs)
+        assert r.status_code == 401, (path, r.text)
+        for other, headers in keys.items():
+            r = getattr(client, method)(path, headers=headers, **kwargs)
+            allowed = other == role or (path.startswith("/v1/customers") and other == "marketer")
+            assert r.status_code == (200 if allowed else 403), (path, other, r.text)
+    assert "needs one of" in client.get("/v1/audit", headers=keys["app"]).json()["detail"]
+
+
+def test_keys_are_hashed_and_revocable(client: TestClient, tmp_path: Path) -> None:
+    r = client.post("/v1/keys", json={"role": "app"})
+    key, key_id = r.json()["key"], r.json()["key_id"]
+    assert key.encode() not in (tmp_path / "nba.db").read_bytes()
+    h = {"Authorization": f"Bearer {key}"}
+    assert client.post("/v1/decisions", json={"customer_id": "c"}, headers=h).status_code == 200
+    assert client.delete(f"/v1/keys/{key_id}").status_code == 204
+    assert client.post("/v1/decisions", json={"customer_id": "c"}, headers=h).status_code == 401
+    assert client.delete(f"/v1/keys/{key_id}").status_code == 404
+    assert client.post("/v1/keys", json={"role": "root"}).status_code == 422
+
+
+def test_production_without_admin_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="NBA_ADMIN_KEY"):
+        create_app(Settings(env="production", database_url=f"sqlite:///{tmp_path}/x.db"))
+
+
+# -- bad input ------------------------------------------------------------------------------
+BAD = [
+    ("/v1/decisions", {}, "customer_id"),
+    ("/v1/decisions", {"customer_id": "c", "now": "yesterday"}, "now"),
+    ("/v1/decisions", {"customer_id": "c", "extra": 1}, "extra"),
+    ("/v1/decisions/batch", {"customer_ids": []}, "customer_ids"),
+    ("/v1/decisions/batch", {"customer_ids": ["a", "b", "a"]}, "customer_ids"),
+    ("/v1/decisions/batch", {"customer_ids": ["a", "x" * 201]}, "customer_ids"),
+    (
+        "/v1/events",
+        {"events": [{"event_id": "e", "customer_id": "c", "type": "teleported", "timestamp": NOW}]},
+        "events.0.type",
+    ),
+    (
+        "/v1/events",
+        {
+            "events": [
+                {
+                    "event_id": "e",
+                    "customer_id": "c",
+                    "type": "opened",
+                    "timestamp": NOW,
+                    "channel": "fax",
+                }
+            ]
+        },
+        "events[0].channel",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), BAD)
+def test_bad_input_names_the_field(client: TestClient, path: str, body: Any, field: str) -> None:
+    r = client.post(path, json=body)
+    assert r.status_code == 422, r.text
+    assert field in r.json()["detail"]
+
+
+def test_event_batch_is_all_or_nothing(client: TestClient) -> None:
+    good = {"event_id": "ok", "customer_id": "c", "type": "opened", "timestamp": NOW}
+    bad = {
+        "event_id": "bad",
+        "customer_id": "c",
+        "type": "opened",
+        "timestamp": NOW,
+        "channel": "fax",
+    }
+    assert client.post("/v1/events", json={"events": [good, bad]}).status_code == 422
+    assert client.get("/v1/customers/c").status_code == 404  # nothing stored
+    r = client.post("/v1/events", json={"events": [good]})
+    assert r.json()["accepted"] == 1
+
+
+def test_batch_keeps_order_and_can_leave_explanations_out(client: TestClient) -> None:
+    ids = [f"o{i}" for i in range(30)]
+    full = client.post("/v1/decisions/batch", json={"customer_ids": ids, "now": NOW}).json()
+    assert [d["customer_id"] for d in full["decisions"]] == ids
+    assert all("suppressed" in d and "distribution" in d for d in full["decisions"])
+    lean = client.post(
+        "/v1/decisions/batch", json={"customer_ids": ids[::-1], "now": NOW, "explain": False}
+    ).json()["decisions"]
+    assert [d["customer_id"] for d in lean] == ids[::-1]
+    assert all("suppressed" not in d and "propensity" in d for d in lean)
+    logged = client.get(f"/v1/decisions/{lean[0]['decision_id']}").json()
+    assert logged["suppressed"] and logged["distribution"]  # still in the log
+
+
+def test_batch_over_limit_is_413(client: TestClient) -> None:
+    r = client.post("/v1/decisions/batch", json={"customer_ids": [f"c{i}" for i in range(10_001)]})
+    assert r.status_code == 413
+    assert "at most 10000" in r.json()["detail"]
+
+
+# -- events ----------------------------------------------------------------------------------
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d", "e"]),
+            st.sampled_from(["opened", "clicked", "page_view"]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_event_ingestion_is_idempotent(client: TestClient, evs: list[tuple[str, str]]) -> None:
+    prefix = f"h{abs(hash(tuple(evs)))}-"
+    body = {
+        "events": [
+            {"event_id": prefix + k, "customer_id": "idem", "type": t, "timestamp": NOW}
+            for k, t in evs
+        ]
+    }
+    before = len(client.get("/v1/customers/idem").json().get("events", []))
+    first = client.post("/v1/events", json=body).json()
+    distinct = len({k for k, _ in evs})
+    new = first["accepted"]
+    assert new <= distinct and first["accepted"] + first["duplicates"] == len(evs)
+    second = client.post("/v1/events", json=body).json()
+    assert second == {"accepted": 0, "duplicates": len(evs), "late": 0, "unknown_decision": 0}
+    after = client.get("/v1/customers/idem").json()["events"]
+    assert len(after) == min(50, before + new)
+
+
+def test_unsubscribe_applies_to_the_next_decision(client: TestClient) -> None:
+    # real time throughout: the consent PUT and the unsubscribe are ordered by the clock
+    client.put("/v1/customers/u1", json={"consent": {"email": True, "push": True}})
+    client.put("/v1/guardrails", json={})  # no rules but consent (and no holdout)
+    first = client.post("/v1/decisions", json={"customer_id": "u1"}).json()
+    assert first["action"]["channel"] == "email"
+    r = client.post(
+        "/v1/events",
+        json={
+            "events": [
+                {
+                    "event_id": "u",
+                    "customer_id": "u1",
+                    "type": "unsubscribed",
+                    "timestamp": datetime.now(UTC).isoformat(),
+                    "channel": "email",
+                }
+            ]
+        },
+    )
+    assert r.status_code == 200
+    nxt = client.post("/v1/decisions", json={"customer_id": "u1"}).json()
+    assert nxt["action"]["channel"] != "email"
+    assert {"message_id": "welcome", "channel": "email", "rule": "consent"} in nxt["suppressed"]
+
+
+def test_dry_run_is_not_logged_or_counted(client: TestClient) -> None:
+    client.put(
+        "/v1/guardrails", json={"frequency_caps": [{"name": "one", "max": 1, "window_days": 1}]}
+    )
+    for _ in range(3):
+        d = client.post("/v1/decisions", json={"customer_id": "d", "now": NOW, "dry_run": True})
+        assert d.json()["action"] is not None
+        assert client.get(f"/v1/decisions/{d.json()['decision_id']}").status_code == 404
+    real = client.post("/v1/decisions", json={"customer_id": "d", "now": NOW}).json()
+    assert real["action"] is not None
+    assert (
+        client.post("/v1/decisions", json={"customer_id": "d", "now": NOW}).json()["action"] is None
+    )
+
+
+# -- configuration ---------------------------------------------------------------------------
+def test_config_put_is_validated_versioned_audited_and_effective(client: TestClient) -> None:
+    marketer = key_for(client, "marketer")
+    g = client.get("/v1/guardrails", headers=marketer).json()
+    assert g["version"] == 1
+    bad = {"frequency_caps": [{"name": "sms_cap", "channel": "sms", "max": -1, "window_days": 1}]}
+    r = client.put("/v1/guardrails", json=bad, headers=marketer)
+    assert r.status_code == 422
+    assert "sms_cap" in r.json()["detail"] and "`max`" in r.json()["detail"]
+    assert client.get("/v1/guardrails").json()["version"] == 1  # nothing stored
+
+    first = client.post("/v1/decisions", json={"customer_id": "k", "now": NOW}).json()
+    assert first["action"] is not None
+    no_web = {
+        "eligibility": [
+            {
+                "name": "no_web",
+                "channels": ["web", "in_app"],
+                "when": [{"field": "tenure_days", "op": ">", "value": 10000}],
+            }
+        ]
+    }
+    r = client.put("/v1/guardrails", json=no_web, headers=marketer)
+    assert r.status_code == 200 and r.json()["version"] == 2
+    nxt = client.post("/v1/decisions", json={"customer_id": "k2", "now": NOW}).json()
+    assert nxt["action"] is None
+    assert {s["rule"] for s in nxt["suppressed"]} >= {"no_web"}
+
+    goal = client.get("/v1/goal").json()["document"]
+    assert client.put("/v1/goal", json=goal | {"attribution_window_days": 0}).status_code == 422
+    assert client.put("/v1/goal", json=goal | {"attribution_window_days": 3}).status_code == 200
+    cat = client.get("/v1/catalog").json()["document"]
+    without_web = cat | {"channels": [c for c in cat["channels"] if c["id"] != "web"]}
+    r = client.put("/v1/catalog", json=without_web)  # the guardrails still name `web`
+    assert r.status_code == 422
+    assert "no_web" in r.json()["detail"] and "web" in r.json()["detail"]
+    assert client.get("/v1/catalog").json()["version"] == 1
+    audit = client.get("/v1/audit", headers=marketer, params={"target": "guardrails"}).json()
+    latest, created = audit["entries"][0], audit["entries"][-1]
+    assert latest["action"] == "update" and latest["after"] == no_web
+    assert latest["before"] == g["document"] and created["after"] == g["document"]
+    assert created["who"] == "startup"
+    assert latest["who"].startswith("k_")
+
+
+def test_guardrails_dry_run(client: TestClient) -> None:
+    client.post("/v1/decisions/batch", json={"customer_ids": ["a", "b", "c"], "now": NOW})
+    r = client.post(
+        "/v1/guardrails/dry-run",
+        json={
+            "guardrails": {
+                "eligibility": [
+                    {
+                        "name": "nobody",
+                        "channels": ["web", "in_app"],
+                        "when": [{"field": "tenure_days", "op": ">", "value": 10000}],
+                    }
+                ]
+            },
+            "now": NOW,
+        },
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["customers"] == 3
+    assert out["proposed"]["contacts_by_channel"] == {"no_contact": 3}
+
+
+# -- health and model -------------------------------------------------------------------------
+def test_healthz_degraded_when_model_unloadable(tmp_path: Path) -> None:
+    with make_client(tmp_path, model_uri="/no/such/policy") as c:
+        h = c.get("/healthz").json()
+        assert h["degraded"] is True and h["status"] == "degraded"
+        assert "/no/such/policy" in h["reason"]
+        assert h["policy"]["name"] == "rules"
+        r = c.post(
+            "/v1/decisions",
+            json={"customer_id": "c", "now": NOW},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
+        assert r.status_code == 200
+        assert r.json()["policy"]["name"] == "rules"
+
+
+@pytest.mark.slow
+def test_mlflow_champion_is_served_else_degraded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    from nba.policies.spec import make_policy
+    from nba.settings import EXAMPLE_DIR
+    from nba.tracking.models import log_policy_model, register_policy
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", admin_key=ADMIN)
+    # nothing registered: the rule baseline, not degraded (no model was asked for)
+    with TestClient(create_app(s, learn_interval=0, champion_lookup=True)) as c:
+        h = c.get("/healthz").json()
+        assert h["policy"]["name"] == "rules" and h["degraded"] is False
+
+    with mlflow.start_run() as run:
+        pass
+    model_uri = log_policy_model(
+        make_policy("random", random_state=0),
+        run_id=run.info.run_id,
+        catalog_path=EXAMPLE_DIR / "catalog.yaml",
+        guardrails_path=EXAMPLE_DIR / "guardrails.yaml",
+    )
+    register_policy(model_uri, champion=True)
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'b.db'}", admin_key=ADMIN)
+    with TestClient(create_app(s, learn_interval=0, champion_lookup=True)) as c:
+        h = c.get("/healthz").json()
+        assert h["policy"]["name"] == "random" and h["policy"]["source"] == "models:/nba@champion"
+        d = c.post(
+            "/v1/decisions",
+            json={"customer_id": "c", "now": NOW},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        ).json()
+        assert d["policy"]["name"] == "random"
+
+    s = Settings(
+        database_url=f"sqlite:///{tmp_path / 'c.db'}", admin_key=ADMIN, model_uri="models:/nba@nope"
+    )
+    with TestClient(create_app(s, learn_interval=0)) as c:
+        h = c.get("/healthz").json()
+        assert h["degraded"] is True and "models:/nba@nope" in h["reason"]
+        assert h["policy"]["name"] == "rules"
+
+
+def test_promotion_reaches_every_process_and_survives_restart(tmp_path: Path) -> None:
+    h = {"Authorization": f"Bearer {ADMIN}"}
+    with make_client(tmp_path) as a, make_client(tmp_path) as b:  # two apps, one database
+        assert (
+            a.post("/v1/model/promote", json={"model_uri": "random"}, headers=h).status_code == 200
+        )
+        d = b.post("/v1/decisions", json={"customer_id": "x", "now": NOW}, headers=h).json()
+        assert d["policy"]["name"] == "random"
+    with make_client(tmp_path) as c:
+        assert c.get("/healthz").json()["policy"]["name"] == "random"
+
+
+def test_promote(client: TestClient) -> None:
+    r = client.post("/v1/model/promote", json={"model_uri": "linucb"})
+    assert r.status_code == 200 and r.json()["name"] == "linucb"
+    d = client.post("/v1/decisions", json={"customer_id": "p", "now": NOW}).json()
+    assert d["policy"]["name"] == "linucb"
+    assert client.post("/v1/model/promote", json={"model_uri": "nope"}).status_code == 422
+    assert client.get("/v1/audit", params={"target": "model"}).json()["entries"][0]["after"] == {
+        "model_uri": "linucb"
+    }
+
+
+def test_openapi_documents_endpoints(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in (
+        "/v1/decisions",
+        "/v1/decisions/batch",
+        "/v1/decisions/{decision_id}",
+        "/v1/events",
+        "/v1/customers/{customer_id}",
+        "/v1/catalog",
+        "/v1/guardrails",
+        "/v1/goal",
+        "/v1/audit",
+        "/v1/guardrails/dry-run",
+        "/v1/metrics",
+        "/healthz",
+        "/metrics",
+        "/v1/keys",
+        "/v1/keys/{key_id}",
+        "/v1/model/promote",
+    ):
+        assert path in spec["paths"], path
+    events_doc = spec["paths"]["/v1/events"]["post"]
+    assert "all-or-nothing" in events_doc["description"]
+    assert "examples" in spec["components"]["schemas"]["DecisionRequest"]
+
+
+def test_background_worker_learns(tmp_path: Path) -> None:
+    s = Settings(
+        database_url=f"sqlite:///{tmp_path / 'nba.db'}", admin_key=ADMIN, model_uri="linucb"
+    )
+    h = {"Authorization": f"Bearer {ADMIN}"}
+    with TestClient(create_app(s, learn_interval=0.2, champion_lookup=False)) as c:
+        ids = [f"w{i}" for i in range(5)]
+        # decided in the past: their windows have ended by the wall clock
+        c.post("/v1/decisions/batch", json={"customer_ids": ids, "now": NOW}, headers=h)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if c.get("/healthz").json()["policy"]["version"] == "5":
+                break
+            time.sleep(0.1)
+        assert c.get("/healthz").json()["policy"]["version"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"consent": {"fax": True}}, "consent.fax"),
+        ({"attributes": {"device": "toaster"}}, "attributes.device"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"consent": {"email": "maybe"}}, "consent.email"),
+    ],
+)
+def test_customer_put_names_the_field(client: TestClient, body: Any, field: str) -> None:
+    r = client.put("/v1/customers/p1", json=body)
+    assert r.status_code == 422, r.text
+    assert field in r.json()["detail"]
+    assert client.get("/v1/customers/p1").status_code == 404  # nothing stored
+
+
+def test_customer_history_in_one_place(client: TestClient) -> None:
+    r = client.put(
+        "/v1/customers/h1",
+        json={
+            "attributes": {"device": "mobile", "vip": None},
+            "timezone": "Europe/Paris",
+            "consent": {"sms": True},
+        },
+    )
+    assert r.status_code == 200, r.text
+    d = client.post("/v1/decisions", json={"customer_id": "h1", "now": NOW}).json()
+    client.post(
+        "/v1/events",
+        json={
+            "events": [
+                {"event_id": "h-e1", "customer_id": "h1", "type": "page_view", "timestamp": NOW}
+            ]
+        },
+    )
+    doc = client.get("/v1/customers/h1", params={"now": NOW}).json()
+    assert doc["attributes"] == {"device": "mobile", "vip": None}
+    assert doc["timezone"] == "Europe/Paris" and doc["consent"]["sms"] is True
+    assert doc["signals"]["page_views_7d"] == 1.0
+    assert doc["signals"]["local_hour"] == 11.0  # 10:00 UTC in Paris (winter time)
+    assert doc["decisions"][0]["decision_id"] == d["decision_id"]
+    assert {e["event_id"] for e in doc["events"]} >= {"h-e1"}

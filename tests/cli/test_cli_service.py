@@ -1,0 +1,134 @@
+"""`nba keys create`, `nba export` and `nba serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import nba.cli.service  # noqa: F401  (registers the commands)
+from nba.api.services import DecisionService
+from nba.cli import app
+from nba.settings import Settings, get_settings
+from nba.store import Store, repo
+
+
+@pytest.fixture
+def db_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'nba.db'}"
+    monkeypatch.setenv("NBA_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_keys_create_json(db_env: str) -> None:
+    res = CliRunner().invoke(app, ["keys", "create", "--role", "marketer", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["role"] == "marketer" and doc["key"].startswith("nba_")
+    store = Store(db_env)
+    with store.read() as conn:
+        assert repo.role_of_key(conn, doc["key"]) == (doc["key_id"], "marketer")
+
+
+def test_keys_create_rejects_unknown_role(db_env: str) -> None:
+    res = CliRunner().invoke(app, ["keys", "create", "--role", "root"])
+    assert res.exit_code == 2
+    assert "`--role`: expected one of app, marketer, admin, got 'root'" in res.output
+
+
+def test_export_parquet_and_dsjson(db_env: str, tmp_path: Path) -> None:
+    svc = DecisionService(Settings(database_url=db_env), champion_lookup=False, random_state=1)
+    _, batch = svc.decide([f"c{i}" for i in range(25)], datetime(2026, 3, 2, 10, tzinfo=UTC))
+    svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
+    svc.stop()
+    out = tmp_path / "log.parquet"
+    res = CliRunner().invoke(app, ["export", "--format", "parquet", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["decisions"] == 25
+    from nba.evaluation.logs import read_logs
+
+    logs = read_logs(out)
+    assert len(logs) == 25
+    order = np.argsort(batch.decision_ids)
+    back = np.argsort(logs.decision_ids.astype(str))
+    assert np.array_equal(logs.batch.action[back], batch.action[order])
+    assert np.allclose(logs.batch.propensity[back], batch.propensity[order])
+    ds = tmp_path / "log.dsjson"
+    res = CliRunner().invoke(app, ["export", "--format", "dsjson", "--out", str(ds)])
+    assert res.exit_code == 0, res.output
+    lines = ds.read_text().splitlines()
+    assert len(lines) == 25 and "_label_cost" in json.loads(lines[0])
+    res = CliRunner().invoke(app, ["export", "--format", "xml", "--out", str(ds)])
+    assert res.exit_code == 2 and "`--format`" in res.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_runs_on_embedded_defaults(tmp_path: Path) -> None:
+    port = _free_port()
+    # embedded defaults: no NBA_* settings, no MLflow tracking URI (no local store: rules)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NBA_") and k != "MLFLOW_TRACKING_URI"
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from nba.cli import main; main()", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline and health is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+            except httpx.HTTPError:
+                assert proc.poll() is None
+                time.sleep(0.2)
+        assert health is not None
+        assert health["policy"]["name"] == "rules" and health["database"] == "sqlite"
+        assert (tmp_path / "nba.db").exists()  # the SQLite file in the working directory
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert lines, out  # the service logs JSON lines
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    assert any(d["logger"] == "uvicorn.access" and "/healthz" in d["message"] for d in lines)
+
+
+def test_serve_refuses_production_without_admin_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_")}
+    env["NBA_ENV"] = "production"
+    res = subprocess.run(
+        [sys.executable, "-c", "from nba.cli import main; main()", "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 2
+    assert "requires `NBA_ADMIN_KEY`" in res.stderr
+    assert "Traceback" not in res.stderr
