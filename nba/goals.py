@@ -9,12 +9,18 @@ A goal file (YAML)::
       complaint: -5
     channel_costs: catalog    # subtract each send's cost: "catalog", none, or {channel: cost}
     attribution_window_days: 7
+    attribution: last_touch   # or "tagged": only events naming their decision count
 
 The reward of a decision is the sum of the weights of the events attributed
 to it within its attribution window, minus the cost of its send. An event
-is attributed to the decision it names (``decision_id``); an event that
-names none goes to the customer's latest contact decision before it, within
-the window (last touch). A decision whose window closes with no event gets
+is attributed to the decision it names (``decision_id``); with
+``attribution: last_touch`` (the default) an event that names none goes to
+the customer's latest contact decision before it, within the window (last
+touch); with ``attribution: tagged`` it goes to none. Last touch credits a
+contact with purchases the customer would have made anyway, which teaches a
+learning policy to contact the customers who buy regardless; ``tagged``
+counts only what the contact led to (opens, clicks and purchases reported
+with the decision id, e.g. from tracked links). A decision whose window closes with no event gets
 reward 0 (minus its send cost). Events after the window are *late*: kept,
 not rewarded.
 """
@@ -33,7 +39,35 @@ from nba.config import load_document, validate
 from nba.events import EventType
 from nba.exceptions import ConfigError
 
-__all__ = ["Goal", "GoalSpec", "EventWeight", "load_goal", "parse_goal", "attribute_events"]
+__all__ = [
+    "Goal",
+    "GoalSpec",
+    "EventWeight",
+    "load_goal",
+    "parse_goal",
+    "attribute_events",
+    "OUTCOMES",
+    "outcome_counts",
+]
+
+#: What a decision led to, in funnel order: counts of the events attributed
+#: to it (``purchase`` counts purchases and conversions) and ``revenue``, the
+#: sum of their values.
+OUTCOMES: tuple[str, ...] = (
+    "opened",
+    "clicked",
+    "purchase",
+    "revenue",
+    "unsubscribed",
+    "complaint",
+)
+_OUTCOME_EVENTS: dict[str, tuple[EventType, ...]] = {
+    "opened": (EventType.OPENED,),
+    "clicked": (EventType.CLICKED,),
+    "purchase": (EventType.PURCHASE, EventType.CONVERTED),
+    "unsubscribed": (EventType.UNSUBSCRIBED,),
+    "complaint": (EventType.COMPLAINT,),
+}
 
 
 class EventWeight(BaseModel):
@@ -51,6 +85,7 @@ class GoalSpec(BaseModel):
     weights: dict[EventType, float | Literal["value"] | EventWeight] = Field(min_length=1)
     channel_costs: Literal["catalog", "none"] | dict[str, float] = "catalog"
     attribution_window_days: float = Field(default=7.0, gt=0)
+    attribution: Literal["last_touch", "tagged"] = "last_touch"
 
 
 @dataclass(frozen=True)
@@ -74,6 +109,11 @@ class Goal:
     per_value: np.ndarray  # (n_event_types,) indexed by EVENT_CODES
     constant: np.ndarray  # (n_event_types,)
     action_cost: np.ndarray  # (n_actions,)
+
+    @property
+    def last_touch(self) -> bool:
+        """Whether events naming no decision go to the customer's last contact."""
+        return self.spec.attribution == "last_touch"
 
     @property
     def window_seconds(self) -> float:
@@ -154,6 +194,8 @@ def attribute_events(
     event_time: np.ndarray,
     event_decision: np.ndarray,
     window_seconds: float,
+    *,
+    last_touch: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which decision each event belongs to (vectorised reward join).
 
@@ -168,6 +210,9 @@ def attribute_events(
         Shape (n_events,): index of the decision the event names, -1 if none.
     window_seconds
         The attribution window.
+    last_touch
+        Attribute events naming no decision to the customer's latest
+        contact before them, within the window; ``False``: to none.
 
     Returns
     -------
@@ -182,13 +227,16 @@ def attribute_events(
     ...     np.array([-1, 0, -1]), 1000.0)
     >>> d.tolist(), late.tolist()
     ([0, 0, -1], [False, False, False])
+    >>> attribute_events(np.array([0]), np.array([0.0]), np.array([True]), np.array([0]),
+    ...     np.array([50.0]), np.array([-1]), 1000.0, last_touch=False)[0].tolist()
+    [-1]
     """
     n_ev = event_customer.shape[0]
     out = np.asarray(event_decision, dtype=np.int64).copy()
     # last touch for events that name no decision: latest contact before the event
     free = np.flatnonzero(out < 0)
     contacts = np.flatnonzero(decision_is_contact)
-    if free.size and contacts.size:
+    if last_touch and free.size and contacts.size:
         t0 = min(decision_time.min(), event_time.min())
 
         def key(cust: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -210,3 +258,48 @@ def attribute_events(
     named = out >= 0
     late[named] = event_time[named] - decision_time[out[named]] > window_seconds
     return out, late
+
+
+def outcome_counts(
+    decision: np.ndarray, codes: np.ndarray, values: np.ndarray, n_decisions: int
+) -> dict[str, np.ndarray]:
+    """The :data:`OUTCOMES` of decisions from their attributed events.
+
+    Parameters
+    ----------
+    decision
+        Shape (n_events,): the decision each event is attributed to (as
+        :func:`attribute_events` gives it; -1 or late events excluded by
+        the caller passing -1).
+    codes, values
+        Shape (n_events,): ``EVENT_CODES`` of the events and their values.
+    n_decisions
+        Number of decisions.
+
+    Returns
+    -------
+    dict
+        Per outcome name, shape (n_decisions,).
+
+    Examples
+    --------
+    >>> from nba.features.signals import EVENT_CODES as C
+    >>> out = outcome_counts(np.array([0, 0, 1, -1]),
+    ...     np.array([C["opened"], C["purchase"], C["opened"], C["clicked"]]),
+    ...     np.array([0.0, 30.0, 0.0, 0.0]), 2)
+    >>> out["opened"].tolist(), out["purchase"].tolist(), out["revenue"].tolist()
+    ([1.0, 1.0], [1.0, 0.0], [30.0, 0.0])
+    """
+    from nba.features.signals import EVENT_CODES
+
+    decision = np.asarray(decision, dtype=np.int64)
+    ok = decision >= 0
+    out: dict[str, np.ndarray] = {}
+    for name in OUTCOMES:
+        types = _OUTCOME_EVENTS.get(name, _OUTCOME_EVENTS["purchase"])
+        sel = ok & np.isin(codes, [EVENT_CODES[t] for t in types])
+        weights = np.asarray(values, dtype=np.float64)[sel] if name == "revenue" else None
+        out[name] = np.bincount(decision[sel], weights=weights, minlength=n_decisions).astype(
+            np.float64
+        )[:n_decisions]
+    return out

@@ -18,6 +18,7 @@ import inspect
 import json
 import pickle
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -99,6 +100,11 @@ class LoggedBatch:
         Shape (n,): probability the logging policy gave the chosen action.
     reward
         Shape (n,): the joined reward.
+    outcomes
+        Optional, per outcome name (:data:`nba.goals.OUTCOMES`), shape (n,):
+        the events the reward join attributed to each decision (counts;
+        ``revenue`` sums purchase values). Policies that model the funnel
+        behind the reward learn from them; the others ignore them.
     """
 
     context: Context
@@ -106,6 +112,7 @@ class LoggedBatch:
     action: np.ndarray
     propensity: np.ndarray
     reward: np.ndarray
+    outcomes: Mapping[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return int(self.action.shape[0])
@@ -118,6 +125,7 @@ class LoggedBatch:
             self.action[rows],
             self.propensity[rows],
             self.reward[rows],
+            None if self.outcomes is None else {k: v[rows] for k, v in self.outcomes.items()},
         )
 
     def validate(self) -> None:
@@ -149,6 +157,11 @@ class LoggedBatch:
             raise PolicyError(f"LoggedBatch `propensity`: expected values in (0, 1], got {bad}")
         if n and not np.isfinite(self.reward).all():
             raise PolicyError("LoggedBatch `reward`: expected finite values, got NaN or inf")
+        for name, arr in (self.outcomes or {}).items():
+            if np.shape(arr) != (n,):
+                raise PolicyError(
+                    f"LoggedBatch `outcomes[{name!r}]`: expected shape ({n},), got {np.shape(arr)}"
+                )
 
 
 class Policy(ABC):

@@ -29,6 +29,7 @@ POLICIES: dict[str, str] = {
     "linucb": "nba.policies.linear:LinUCB",
     "lints": "nba.policies.linear:LinearTS",
     "reward-model": "nba.policies.reward_model:RewardModelPolicy",
+    "funnel": "nba.policies.funnel:FunnelPolicy",
 }
 
 

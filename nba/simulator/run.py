@@ -3,7 +3,8 @@
 Learning is delayed as in production: a decision is learned from
 (``partial_fit``) only once its attribution window has closed, with the
 reward the goal's join gives it (:func:`nba.goals.attribute_events`: events
-naming the decision, else last touch within the window, minus the send cost).
+naming the decision, and under ``attribution: last_touch`` the others by last
+touch within the window, minus the send cost).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from nba.evaluation.logs import LoggedDecisions
 from nba.features.signals import Signals
-from nba.goals import attribute_events
+from nba.goals import attribute_events, outcome_counts
 from nba.guardrails import Guardrails
 from nba.pipeline import DecisionBatch
 from nba.policies.base import Context, LoggedBatch, Policy
@@ -90,10 +91,18 @@ def _concat_context(parts: list[Context]) -> Context:
     )
 
 
-def join_rewards(sim: Simulator, first: int, last: int) -> np.ndarray:
-    """The goal's reward of decisions ``first:last`` from the events seen so far.
+def join_rewards(
+    sim: Simulator, first: int, last: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The goal's reward of decisions ``first:last`` and their outcomes, from the events so far.
 
-    The decisions' windows must have closed. Shape (last - first,).
+    The decisions' windows must have closed.
+
+    Returns
+    -------
+    (reward, outcomes)
+        Shape (last - first,), and per :data:`nba.goals.OUTCOMES` name the
+        same shape.
     """
     d = sim.decision_arrays()
     ev = sim.event_arrays()
@@ -104,17 +113,28 @@ def join_rewards(sim: Simulator, first: int, last: int) -> np.ndarray:
     c0 = int(np.searchsorted(d["ts"], t_lo - window, side="left"))
     c1 = int(np.searchsorted(d["ts"], t_hi + window, side="right"))
     dec = ev["decision"]
-    sel = (w != 0) & (ev["ts"] >= t_lo) & (ev["ts"] <= t_hi + window)
+    sel = (ev["ts"] >= t_lo) & (ev["ts"] <= t_hi + window)
     sel &= (dec < 0) | ((dec >= c0) & (dec < c1))
     local = np.where(dec[sel] >= 0, dec[sel] - c0, -1)
     act = d["action"][c0:c1]
     att, late = attribute_events(
-        d["row"][c0:c1], d["ts"][c0:c1], act != 0, ev["row"][sel], ev["ts"][sel], local, window
+        d["row"][c0:c1],
+        d["ts"][c0:c1],
+        act != 0,
+        ev["row"][sel],
+        ev["ts"][sel],
+        local,
+        window,
+        last_touch=goal.last_touch,
     )
     reward = -goal.action_cost[act]
     ok = (att >= 0) & ~late
     np.add.at(reward, att[ok], w[sel][ok])
-    return reward[first - c0 : last - c0]
+    outcomes = outcome_counts(
+        np.where(ok, att, -1), ev["code"][sel], ev["value"][sel], c1 - c0
+    )
+    part = slice(first - c0, last - c0)
+    return reward[part], {k: v[part] for k, v in outcomes.items()}
 
 
 @dataclass
@@ -306,28 +326,34 @@ def run_policy(
     return result
 
 
-def _as_batch(sim: Simulator, chunks: list[_Chunk], reward: np.ndarray) -> LoggedBatch:
+def _as_batch(
+    sim: Simulator,
+    chunks: list[_Chunk],
+    reward: np.ndarray,
+    outcomes: dict[str, np.ndarray] | None = None,
+) -> LoggedBatch:
     return LoggedBatch(
         context=_concat_context([c.batch.context for c in chunks]),
         allowed=np.concatenate([c.batch.guardrails.allowed for c in chunks]),
         action=np.concatenate([c.batch.action for c in chunks]),
         propensity=np.concatenate([c.batch.propensity for c in chunks]),
         reward=reward,
+        outcomes=outcomes,
     )
 
 
 def _learn(sim: Simulator, policy: Policy, chunks: list[_Chunk]) -> None:
     first = chunks[0].first
     last = chunks[-1].first + len(chunks[-1].batch)
-    reward = join_rewards(sim, first, last)
-    policy.partial_fit(_as_batch(sim, chunks, reward))
+    reward, outcomes = join_rewards(sim, first, last)
+    policy.partial_fit(_as_batch(sim, chunks, reward, outcomes))
 
 
 def _logs(sim: Simulator, policy: Policy, kept: list[tuple[_Chunk, np.ndarray]]) -> LoggedDecisions:
     chunks = [c for c, _ in kept]
     first, last = chunks[0].first, chunks[-1].first + len(chunks[-1].batch)
-    reward = join_rewards(sim, first, last)
-    batch = _as_batch(sim, chunks, reward)
+    reward, outcomes = join_rewards(sim, first, last)
+    batch = _as_batch(sim, chunks, reward, outcomes)
     n = len(batch)
     return LoggedDecisions(
         batch=batch,

@@ -50,6 +50,11 @@ def test_decide_events_join_learn_restart(
         assert one.status_code == 200
         solo = one.json()
 
+        # events naming no decision go to the customer's last contact
+        goal = c.get("/v1/goal").json()["document"]
+        r = c.put("/v1/goal", json={**goal, "attribution": "last_touch"})
+        assert r.status_code == 200, r.text
+
         events = [
             # a purchase naming its decision
             {

@@ -20,7 +20,7 @@ from nba.policies.spec import make_policy
 #: Policies that do not learn.
 REFERENCE_SPECS = ["random", "constant", "constant:action=a3"]
 #: Learning policies (they also get ``check_learns``).
-LEARNING_SPECS = ["linucb", "lints", "reward-model", "reward-model:epsilon=0.05", "vw"]
+LEARNING_SPECS = ["linucb", "lints", "reward-model", "reward-model:epsilon=0.05", "vw", "funnel"]
 #: Checked for everything but ``check_learns``, which is too slow for the
 #: gradient-boosting model (it is tested on a small problem in test_reward_model.py).
 SLOW_LEARNING_SPECS = ["reward-model:model=gbm"]

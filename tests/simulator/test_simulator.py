@@ -134,7 +134,7 @@ def test_expected_reward_matches_monte_carlo(tmp_path, action):
     assert abs(realised.mean() - expected.mean()) < 4 * se
     # the goal's join (delays, window, late events) gives the same rewards
     sim.flush()
-    np.testing.assert_allclose(join_rewards(sim, 0, sim.n_decisions), out.reward, atol=1e-9)
+    np.testing.assert_allclose(join_rewards(sim, 0, sim.n_decisions)[0], out.reward, atol=1e-9)
 
 
 def test_oracle_is_at_least_as_good_as_every_policy_in_expectation(scenario):
@@ -221,3 +221,28 @@ def test_bad_scenarios_give_clear_errors(doc, match):
 def test_missing_scenario_file(tmp_path):
     with pytest.raises(ConfigError, match=r"nope.yaml: file not found"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def _uniform_logs(scenario, customers, days, seed):
+    from nba.policies.random import RandomPolicy
+
+    return simulate_logs(scenario, RandomPolicy(random_state=seed), customers, days, seed=seed)
+
+
+@pytest.mark.parametrize(("attribution", "consistent"), [("tagged", True), ("last_touch", False)])
+def test_joined_reward_is_what_the_ground_truth_expects(scenario, attribution, consistent):
+    """The oracle's truth and the goal's reward agree when the goal counts tagged events only;
+    last touch adds the organic purchases the contacts did not cause."""
+    from dataclasses import replace
+
+    goal = replace(
+        scenario.goal, spec=scenario.goal.spec.model_copy(update={"attribution": attribution})
+    )
+    logs = _uniform_logs(replace(scenario, goal=goal), 4000, 25, seed=5)
+    chosen = logs.expected_reward[np.arange(len(logs)), logs.batch.action]
+    gap = logs.batch.reward - chosen
+    se = gap.std() / np.sqrt(len(gap))
+    if consistent:
+        assert abs(gap.mean()) < 3 * se, (gap.mean(), se)
+    else:
+        assert gap.mean() > 5 * se, (gap.mean(), se)
