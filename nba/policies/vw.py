@@ -33,10 +33,24 @@ action space** and reuses the parsed examples for every later prediction and
 update, and fills each decision's shared example by pushing pre-hashed
 feature ids (no text at all). This is safe: during ``predict``/``learn``
 VW's ADF reduction copies the shared features into the action examples and
-removes them afterwards, leaving them as parsed. Only the chosen action's
-*labelled* example is made afresh for each update, because VW's learners
-write into the label they learn from (SquareCB sets its probability to 1).
-The tests check that this path gives the same probabilities and the same
+removes them afterwards, leaving them as parsed. The chosen action's
+*labelled* example is parsed with its label and kept for reuse once that
+label comes back: VW leaves the label it learns from as it was, except
+SquareCB, which learns from probability 1 on every example but the last
+(the position is part of the key).
+
+Learning from logs: with VW's default ``--cb_type mtr``, an update reads
+the shared and the chosen action's example, the chosen one's position and
+the *number* of actions (its importance weight is ``1/p`` times
+``event_sum/action_sum``, the inverse of the running mean number of
+actions), not the other actions' features. For ``squarecb``, ``epsilon``,
+``softmax`` and ``bag``, :meth:`VWPolicy.partial_fit` therefore gives VW
+featureless placeholders for the unchosen actions; ``cover`` (whose cover
+policies learn from every action) and other ``cb_type`` values get the full
+example. Giving VW the chosen action alone would be cheaper still, but it
+learns a different model (the weight above changes), so it is not done.
+
+The tests check that these paths give the same probabilities and the same
 learned model as VW's plain text path for every algorithm. Because the
 cached examples are mutated while VW works on them, calls into one policy
 are serialised with a lock.
@@ -50,8 +64,9 @@ import numbers
 import re
 import shlex
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, Self
 
@@ -110,6 +125,28 @@ _RESERVED_FLAGS = {
 _CHUNK = 2048
 #: Distinct action spaces whose parsed examples are kept.
 _MAX_SPACES = 4
+#: Labelled (chosen-action) examples kept for reuse per action space; VW allocates
+#: ~32 kB per example, so this bounds the cache to ~8 MB.
+_MAX_LABELLED = 256
+#: Labels remembered per action space to tell which ones come back.
+_MAX_SEEN = 8192
+#: VW's reduction stacks (``Workspace.get_enabled_learners()``, bottom first) whose
+#: update from a multi-line example reads only the shared example, the labelled
+#: example, its position and the *number* of action examples; with ``--cb_type
+#: mtr`` the other actions' examples may then be featureless placeholders (see
+#: :meth:`_Runtime.open`). ``cover`` is not here: it trains its cover policies on
+#: every action.
+_PLACEHOLDER_STACKS = frozenset(
+    (
+        "gd",
+        "scorer-identity",
+        "csoaa_ldf-rank",
+        "cb_adf",
+        f"cb_explore_adf_{name}",
+        "shared_feature_merger",
+    )
+    for name in ("greedy", "squarecb", "softmax", "bag")
+)
 
 _UNSAFE = re.compile(r"[\s:|]")
 #: Guards the lazy creation of each policy's own lock.
@@ -202,16 +239,28 @@ def _is_real(value: Any) -> bool:
 
 @dataclass
 class _ActionExamples:
-    """The parsed (unlabelled) example of every action of one action space."""
+    """The parsed examples of one action space: unlabelled, and labelled ones kept for reuse.
+
+    ``labelled`` maps ``(action, cost, probability, last)`` to a parsed
+    labelled example of that action; ``last`` is whether it ends its
+    multi-line example (SquareCB treats that position differently, see
+    :meth:`VWPolicy.partial_fit`).
+    """
 
     space: ActionSpace
     lines: list[str]
     examples: list[Example]
+    labelled: dict[tuple[int, float, float, bool], Example] = field(default_factory=dict)
+    seen: set[tuple[int, float, float, bool]] = field(default_factory=set)
 
 
 @dataclass
 class _ContextHashes:
-    """VW feature ids of the context columns, for one list of feature names."""
+    """VW feature ids of the context columns, for one list of feature names.
+
+    ``ids`` holds Python ints (dtype object), so that picking a row's ids
+    shares them instead of making new ones.
+    """
 
     feature_names: tuple[str, ...]
     names: list[str]
@@ -233,31 +282,81 @@ class _Runtime:
     label_type: LabelType
     shared: Example
     context_hash: int
+    #: Whether learning may replace the unchosen actions' examples by placeholders.
+    placeholders_exact: bool = False
+    #: Whether VW learns from probability 1 whatever the label says, on every
+    #: labelled example but the last of a multi-line example (SquareCB: see
+    #: :meth:`VWPolicy._learn`); ``None`` until the first such update shows it.
+    unit_probability: bool | None = False
     spaces: dict[tuple[Any, ...], _ActionExamples] = field(default_factory=dict)
     last_space: _ActionExamples | None = None
     hashes: _ContextHashes | None = None
+    placeholders: list[Example] = field(default_factory=list)
+    templates: dict[int, list[Example]] = field(default_factory=dict)
+    set_shared: Callable[[list[tuple[int, float]]], None] = field(init=False, repr=False)
 
     @classmethod
     def open(cls, ws: Workspace) -> _Runtime:
+        """Wrap ``ws``, and find out how it may be fed when learning.
+
+        Placeholders are exact when VW's reduction stack is one of
+        ``_PLACEHOLDER_STACKS`` with ``--cb_type mtr`` (importance-weighted
+        regression, "IWR" in Bietti et al. 2021): ``cb_adf`` then updates
+        from the shared and the labelled example only, weighted by
+        ``1/p * event_sum/action_sum`` where ``action_sum`` counts every
+        action example seen; ``greedy`` (ε), ``softmax`` and ``bag`` add
+        nothing that depends on the other actions (bag draws one Poisson
+        count per replicate), and ``squarecb`` only its example counter and
+        the probability it writes into labels. Anything else (``cover``,
+        ``--cb_type dr``/``ips``, further reductions from ``extra_flags``)
+        learns from every action and gets the full examples.
+        """
         label_type = ws.get_label_type()
         shared = Example(ws, None, label_type)
         shared.set_label_string("shared")
         shared.ensure_namespace_exists(CONTEXT_NS)
         shared.setup_example()
-        return cls(ws, label_type, shared, ws.hash_space(CONTEXT_NS))
+        args = ws.get_arguments().split()
+        cb_type = args[args.index("--cb_type") + 1] if "--cb_type" in args[:-1] else None
+        learners = tuple(ws.get_enabled_learners())
+        exact = learners in _PLACEHOLDER_STACKS and cb_type == "mtr"
+        unit = None if "cb_explore_adf_squarecb" in learners else False
+        return cls(ws, label_type, shared, ws.hash_space(CONTEXT_NS), exact, unit)
 
-    def set_shared(self, pairs: list[tuple[int, float]]) -> None:
-        """Refill the shared example with a customer's (feature id, value) pairs.
+    def template(self, m: int) -> list[Example]:
+        """The shared example then ``m`` distinct placeholders (the same list on every call).
 
-        One shared example per workspace, refilled for each decision: VW
-        allocates ~32 kB per example, so a new one would cost more than the
-        prediction itself.
+        Callers put the labelled example in place of one placeholder and
+        restore it afterwards. VW needs distinct examples: it merges the
+        shared features into each one while it works.
         """
-        ws, shared = self.workspace, self.shared
-        ws.unsetup_example(shared)
-        shared.erase_namespace(_CONTEXT_ORD)
-        shared.push_feature_list(ws, _CONTEXT_ORD, self.context_hash, pairs)
-        ws.setup_example(shared)
+        multi = self.templates.get(m)
+        if multi is None:
+            while len(self.placeholders) < m:
+                self.placeholders.append(Example(self.workspace, f"|{ACTION_NS}", self.label_type))
+            multi = self.templates[m] = [self.shared, *self.placeholders[:m]]
+        return multi
+
+    def __post_init__(self) -> None:
+        ws, shared, ns, ns_hash = self.workspace, self.shared, _CONTEXT_ORD, self.context_hash
+        # Bound once: looking the four methods up again for every row would
+        # cost a tenth of a small update.
+        unsetup, setup = ws.unsetup_example, ws.setup_example
+        erase, push = shared.erase_namespace, shared.push_feature_list
+
+        def set_shared(pairs: list[tuple[int, float]]) -> None:
+            """Refill the shared example with a customer's (feature id, value) pairs.
+
+            One shared example per workspace, refilled for each decision: VW
+            allocates ~32 kB per example, so a new one would cost more than the
+            prediction itself.
+            """
+            unsetup(shared)
+            erase(ns)
+            push(ws, ns, ns_hash, pairs)
+            setup(shared)
+
+        self.set_shared = set_shared
 
     def predict(self, actions: Sequence[Example]) -> list[float]:
         """Probabilities of ``actions``, in the order given, for the current shared example."""
@@ -268,7 +367,9 @@ class _Runtime:
         # Drop the examples before the workspace that made them.
         self.spaces.clear()
         self.last_space = None
-        del self.shared
+        self.templates.clear()
+        self.placeholders.clear()
+        del self.set_shared, self.shared
         self.workspace.finish()
 
 
@@ -595,18 +696,42 @@ class VWPolicy(Policy):
                 return cached
         clean = _context_names(names, d)
         ns_hash = rt.workspace.hash_space(CONTEXT_NS)
-        ids = np.array([rt.workspace.hash_feature(n, ns_hash) for n in clean], dtype=np.uint64)
+        ids = np.empty(d, dtype=object)
+        ids[:] = [int(rt.workspace.hash_feature(n, ns_hash)) for n in clean]
         rt.hashes = _ContextHashes(names, clean, ids)
         return rt.hashes
 
     @staticmethod
-    def _features(X: np.ndarray, ids: np.ndarray) -> tuple[list[tuple[int, float]], list[int]]:
-        """Non-zero (feature id, value) pairs of every row, and the row bounds."""
-        rows, cols = np.nonzero(X)
-        pairs = list(zip(ids[cols].tolist(), X[rows, cols].tolist(), strict=True))
-        if X.shape[0] == 1:
-            return pairs, [0, len(pairs)]
-        return pairs, np.searchsorted(rows, np.arange(X.shape[0] + 1)).tolist()
+    def _rows(X: np.ndarray, ids: np.ndarray) -> Iterator[list[tuple[int, float]]]:
+        """Each row's non-zero (feature id, value) pairs, made as the rows are consumed.
+
+        The ids and values of a block of rows come from numpy at once; the
+        pairs are made row by row because tens of thousands of live tuples
+        would set off Python's cyclic garbage collector over and over (a
+        fifth of the learning time with few actions).
+        """
+        if X.shape[0] == 1:  # one decision: the latency path
+            (cols,) = np.nonzero(X[0])
+            yield list(zip(ids[cols].tolist(), X[0, cols].tolist(), strict=True))
+            return
+        for start in range(0, X.shape[0], _CHUNK):
+            block = X[start : start + _CHUNK]
+            rows, cols = np.nonzero(block)
+            pairs = zip(ids[cols].tolist(), block[rows, cols].tolist(), strict=True)
+            for count in np.bincount(rows, minlength=block.shape[0]).tolist():
+                yield list(islice(pairs, count))
+
+    @staticmethod
+    def _frames(
+        shared: Example, examples: list[Example], allowed: np.ndarray
+    ) -> Iterator[list[Example]]:
+        """Each row's multi-line example without its label: shared, then the allowed actions."""
+        everything: list[bool] = np.all(allowed, axis=1).tolist()
+        for row, full in zip(allowed, everything, strict=True):
+            if full:
+                yield [shared, *examples]
+            else:
+                yield [shared, *(examples[a] for a in np.flatnonzero(row))]
 
     def _check_context(self, context: Context) -> np.ndarray:
         X = np.asarray(context.X, dtype=np.float64)
@@ -646,11 +771,10 @@ class VWPolicy(Policy):
         with self._guard():
             rt = self._runtime()
             acts = self._actions(rt, context.actions)
-            pairs, bounds = self._features(X, self._hashes(rt, context).ids)
             full: list[bool] = np.all(allowed, axis=1).tolist()
             examples = acts.examples
-            for i in range(n):
-                rt.set_shared(pairs[bounds[i] : bounds[i + 1]])
+            for i, pairs in enumerate(self._rows(X, self._hashes(rt, context).ids)):
+                rt.set_shared(pairs)
                 if full[i]:
                     out[i] = rt.predict(examples)
                 else:
@@ -663,7 +787,13 @@ class VWPolicy(Policy):
 
         Row ``i`` is the multi-line example of its allowed actions with the
         label ``0:<cost>:<propensity>`` on the chosen action, where
-        ``cost = -reward``.
+        ``cost = -reward``. With the algorithms whose update reads only
+        the chosen action's example and the number of allowed actions
+        (``squarecb``, ``epsilon``, ``softmax`` and ``bag`` with VW's
+        default ``--cb_type mtr``), the unchosen actions are given to VW as
+        featureless placeholders: the same model, several times faster with
+        many actions (see ``_Runtime.open``; the tests compare the learned
+        weights and probabilities with the full path).
 
         Raises
         ------
@@ -671,13 +801,18 @@ class VWPolicy(Policy):
             If the batch or a hyperparameter is invalid, or a chosen action
             was not allowed.
         """
+        return self._learn(batch, placeholders=True)
+
+    def _learn(self, batch: LoggedBatch, *, placeholders: bool) -> Self:
+        """:meth:`partial_fit`; ``placeholders=False`` always gives VW every allowed action."""
         batch.validate()
         context = batch.context
         X = self._check_context(context)
         n = len(batch)
         allowed = check_allowed(batch.allowed, n, context.n_actions)
         action = np.asarray(batch.action, dtype=np.int64)
-        chosen_ok = allowed[np.arange(n), action]
+        rows = np.arange(n)
+        chosen_ok = allowed[rows, action]
         if not chosen_ok.all():
             i = int(np.flatnonzero(~chosen_ok)[0])
             raise self._fail(
@@ -688,32 +823,77 @@ class VWPolicy(Policy):
         costs = (0.0 - np.asarray(batch.reward, dtype=np.float64)).tolist()
         probs = np.asarray(batch.propensity, dtype=np.float64).tolist()
         chosen: list[int] = action.tolist()
-        full: list[bool] = np.all(allowed, axis=1).tolist()
+        n_allowed = allowed.sum(axis=1)
+        # Where the chosen action sits in its multi-line example (after the shared one).
+        slot = np.cumsum(allowed, axis=1)[rows, action]
+        sizes: list[int] = n_allowed.tolist()
+        slots: list[int] = slot.tolist()
+        last: list[bool] = (slot == n_allowed).tolist()
         with self._guard():
             rt = self._runtime()
             acts = self._actions(rt, context.actions)
             ids = self._hashes(rt, context).ids
-            ws, shared, label_type = rt.workspace, rt.shared, rt.label_type
-            examples, lines = acts.examples, acts.lines
-            for start in range(0, n, _CHUNK):
-                stop = min(start + _CHUNK, n)
-                pairs, bounds = self._features(X[start:stop], ids)
-                for k, i in enumerate(range(start, stop)):
-                    a = chosen[i]
-                    rt.set_shared(pairs[bounds[k] : bounds[k + 1]])
-                    # A fresh labelled example for every update: VW's learners
-                    # write into the label they learn from (SquareCB sets its
-                    # probability to 1), so it cannot be reused.
-                    labelled = Example(ws, f"0:{costs[i]!r}:{probs[i]!r} {lines[a]}", label_type)
-                    if full[i]:
-                        multi = [shared, *examples]
-                        multi[a + 1] = labelled
-                    else:
-                        idx = np.flatnonzero(allowed[i]).tolist()
-                        multi = [shared, *(labelled if j == a else examples[j] for j in idx)]
-                    ws.learn_multi(multi)
+            set_shared, learn_multi = rt.set_shared, rt.workspace.learn_multi
+            # Labelled examples are reused across rows with the same label. VW
+            # leaves the label it learns from as it was, except SquareCB, which
+            # sets its probability to 1 unless the example is the last one: the
+            # key holds `last`, and setting 1 twice is setting it once.
+            labelled_cache = acts.labelled
+            frames: Iterable[list[Example]]
+            if placeholders and rt.placeholders_exact:
+                # One list per size, shared by the rows of that size: the row's
+                # labelled example goes in for its update, the placeholder back after.
+                templates = {m: rt.template(m) for m in set(sizes)}
+                frames = [templates[m] for m in sizes]
+            else:
+                frames = self._frames(rt.shared, acts.examples, allowed)
+            unit = rt.unit_probability
+            for pairs, a, cost, prob, end, multi, j in zip(
+                self._rows(X, ids), chosen, costs, probs, last, frames, slots, strict=True
+            ):
+                set_shared(pairs)
+                if unit and not end:
+                    prob = 1.0
+                key = (a, cost, prob, end)
+                labelled = labelled_cache.get(key)
+                if labelled is None:
+                    labelled = self._labelled(rt, acts, key)
+                unlabelled = multi[j]
+                multi[j] = labelled
+                try:
+                    learn_multi(multi)
+                finally:
+                    multi[j] = unlabelled
+                if unit is None and prob != 1.0 and not end:
+                    # SquareCB does not weight by importance: it writes 1 into
+                    # the label. Once seen, write 1 ourselves, so that labels
+                    # that differ only by their probability share one example.
+                    unit = rt.unit_probability = labelled.get_cbandits_probability(0) == 1.0
             self.n_examples_ = getattr(self, "n_examples_", 0) + n
         return self
+
+    @staticmethod
+    def _labelled(
+        rt: _Runtime, acts: _ActionExamples, key: tuple[int, float, float, bool]
+    ) -> Example:
+        """Parse the labelled example of ``key = (action, cost, probability, last)``.
+
+        It is kept for reuse the second time its label is seen: logs often
+        hold a few labels many times (uniform or rule logging policies,
+        0/1 rewards), but keeping examples whose label never comes back
+        would only spread VW's 32 kB allocations over cold memory.
+        """
+        a, cost, prob, _ = key
+        example = Example(rt.workspace, f"0:{cost!r}:{prob!r} {acts.lines[a]}", rt.label_type)
+        if key in acts.seen:
+            if len(acts.labelled) >= _MAX_LABELLED:
+                del acts.labelled[next(iter(acts.labelled))]
+            acts.labelled[key] = example
+        else:
+            if len(acts.seen) >= _MAX_SEEN:
+                acts.seen.clear()
+            acts.seen.add(key)
+        return example
 
     # -- VW's text format (reference path) ---------------------------------------------
     def to_text(

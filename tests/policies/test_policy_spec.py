@@ -22,7 +22,7 @@ from nba.policies.spec import make_policy, parse_spec
         (
             "nope",
             "unknown policy `nope`; expected one of rules, random, constant, vw, linucb, "
-            "lints, reward-model or the directory of a saved policy",
+            "lints, reward-model, funnel or the directory of a saved policy",
         ),
         (
             "linucb:beta=1",
@@ -59,7 +59,8 @@ def test_specs_build_typed_parameters() -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["random", "constant:action=a1", "linucb:alpha=0.3", "lints:v=0.2", "reward-model"]
+    "spec",
+    ["random", "constant:action=a1", "linucb:alpha=0.3", "lints:v=0.2", "reward-model", "funnel"],
 )
 def test_spec_property_rebuilds_the_policy(spec: str) -> None:
     policy = make_policy(spec, random_state=1)

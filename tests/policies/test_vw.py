@@ -286,6 +286,170 @@ def test_learns_with_vw_default_hyperparameters_given_more_rounds():
     assert result.ratio >= 0.9
 
 
+# -- learning from the chosen action and placeholders --------------------------------------
+def _saved_model(ws: vowpalwabbit.Workspace, path) -> bytes:
+    """VW's model file: weights with their adaptive and normalised state, and every
+    reduction's counters (cb_adf's event_sum/action_sum, SquareCB's, bag's generator)."""
+    ws.save(str(path))
+    return path.read_bytes()
+
+
+def _varied_rows(n: int, n_actions: int, seed: int) -> list[tuple[list[float], list[int], int]]:
+    """(context, allowed actions, chosen action): allowed sets of every size, the chosen
+    action anywhere in them, first and last included."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        size = int(rng.integers(1, n_actions + 1))
+        allowed = sorted(rng.choice(n_actions, size=size, replace=False).tolist())
+        x = (np.round(rng.normal(size=3) * 4) / 4).tolist()
+        rows.append((x, allowed, int(rng.choice(allowed))))
+    return rows
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_vw_learns_from_the_chosen_action_and_the_number_of_actions(algo, tmp_path):
+    """What the placeholder path relies on, checked on VW itself. With ``cb_type mtr``,
+    giving featureless placeholders for the unchosen actions (the chosen one at its own
+    position) leaves the model unchanged, for every algorithm but cover, whose cover
+    policies learn from all the actions. Dropping the unchosen actions changes the
+    model: VW weights each update by event_sum / action_sum, the running mean number
+    of actions per decision (and SquareCB treats the last action differently)."""
+    flags = [*VWPolicy(algo=algo).vw_args(), "--random_seed", "0"]
+    rows = _varied_rows(300, 6, seed=0)
+
+    def train(mode: str) -> bytes:
+        ws = vowpalwabbit.Workspace(arg_list=flags)
+        label_type = ws.get_label_type()
+        for t, (x, allowed, a) in enumerate(rows):
+            lines = ["shared |c " + " ".join(f"x{k}:{v}" for k, v in enumerate(x))]
+            for j in allowed:
+                if j == a:
+                    cost, prob = -float((a == 1) == (x[0] > 0)), (t % 7 + 1) / 8
+                    lines.append(f"0:{cost}:{prob} |a id{j} t{j % 3}")
+                elif mode == "all actions":
+                    lines.append(f"|a id{j} t{j % 3}")
+                elif mode == "placeholders":
+                    lines.append("|a")
+            ws.learn_multi([vowpalwabbit.Example(ws, line, label_type) for line in lines])
+        model = _saved_model(ws, tmp_path / f"{mode}.vw")
+        ws.finish()
+        return model
+
+    full = train("all actions")
+    assert (train("placeholders") == full) is (algo != "cover")
+    assert train("chosen action only") != full
+
+
+def test_squarecb_learns_from_probability_1_except_on_the_last_action():
+    """VW's SquareCB learns without importance weights by writing probability 1 into
+    the label it learns from, but skips the last example of the multi-line example:
+    the policy keys its reusable labelled examples on that position."""
+    ws = vowpalwabbit.Workspace("--cb_explore_adf --squarecb --quiet --random_seed 0")
+    label_type = ws.get_label_type()
+    shared = vowpalwabbit.Example(ws, "shared |c x:0.5", label_type)
+    actions = [vowpalwabbit.Example(ws, f"|a id{j}", label_type) for j in range(4)]
+    after = []
+    for position in range(4):
+        labelled = vowpalwabbit.Example(ws, f"0:-1.0:0.25 |a id{position}", label_type)
+        multi = [shared, *actions]
+        multi[position + 1] = labelled
+        ws.learn_multi(multi)
+        after.append(labelled.get_cbandits_probability(0))
+    assert after == [1.0, 1.0, 1.0, 0.25]
+    ws.finish()
+
+
+def _varied_batch(n: int, seed: int, *, labels: str = "many") -> LoggedBatch:
+    """Logged decisions over the synthetic problem's actions with every allowed-set size,
+    rewards in {0, 1} and propensities that are not 1/|allowed| (``labels="many"``:
+    multiples of 1/64; ``"few"``: 1/2 or 1/4, so that labels repeat)."""
+    batch = _quantised(PROBLEM.logged_batch(n, seed=seed))
+    rows = _varied_rows(n, batch.allowed.shape[1], seed=seed)
+    allowed = np.zeros_like(batch.allowed)
+    for i, (_, ids, _) in enumerate(rows):
+        allowed[i, ids] = True
+    action = np.array([a for _, _, a in rows])
+    rng = np.random.default_rng(seed)
+    if labels == "few":
+        propensity = rng.choice([0.5, 0.25], size=n)
+    else:
+        propensity = rng.integers(1, 65, size=n) / 64
+    reward = (rng.random(n) < 0.3).astype(float)
+    return LoggedBatch(batch.context, allowed, action, propensity, reward)
+
+
+PLACEHOLDER_CASES = [  # (hyperparameters, whether placeholders are used)
+    *(({"algo": algo}, algo != "cover") for algo in ALGOS),
+    ({"algo": "squarecb", "gamma_scale": 50.0, "epsilon": 0.02, "interactions": "ca cca"}, True),
+    ({"algo": "bag", "bag": 3, "epsilon": 0.1, "learning_rate": 2.0}, True),
+    ({"algo": "softmax", "interactions": "", "extra_flags": "-b 20 --power_t 0"}, True),
+    ({"algo": "epsilon", "extra_flags": "--cb_type dr"}, False),  # learns from every action
+    ({"algo": "epsilon", "extra_flags": "--baseline"}, False),  # a further reduction
+]
+
+
+@pytest.mark.parametrize(("params", "exact"), PLACEHOLDER_CASES, ids=str)
+def test_placeholders_learn_the_model_of_all_actions(params, exact, tmp_path):
+    """partial_fit (placeholders where exact) and the path that gives VW every allowed
+    action learn the same model file, byte for byte, and the same probabilities."""
+    fast, full = VWPolicy(**params, random_state=3), VWPolicy(**params, random_state=3)
+    for seed in (1, 2, 3):
+        batch = _varied_batch(300, seed)
+        fast.partial_fit(batch)
+        full._learn(batch, placeholders=False)
+    assert fast._vw_.placeholders_exact is exact
+    assert not full._vw_.templates  # never used placeholders
+    assert _saved_model(fast.workspace_, tmp_path / "fast.vw") == _saved_model(
+        full.workspace_, tmp_path / "full.vw"
+    )
+    context, allowed = _eval_set()
+    np.testing.assert_array_equal(
+        fast.predict_proba(context, allowed), full.predict_proba(context, allowed)
+    )
+    fast.close()
+    full.close()
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize("labels", ["few", "many"])
+def test_reused_labelled_examples_learn_as_vw_text_path(algo, labels):
+    """Labelled examples reused across rows, and SquareCB's labels written with
+    probability 1, teach VW what its text parser's fresh examples do."""
+    cached, text = VWPolicy(algo=algo, random_state=2), VWPolicy(algo=algo, random_state=2)
+    for seed in (4, 5):
+        batch = _varied_batch(250, seed, labels=labels)
+        cached.partial_fit(batch)
+        text._partial_fit_text(batch)
+    acts = cached._vw_.last_space
+    assert acts is not None and 0 < len(acts.labelled) <= 256
+    assert cached._vw_.unit_probability is (True if algo == "squarecb" else False)
+    context, allowed = _eval_set()
+    context = replace(context, X=np.round(context.X * 4) / 4)
+    np.testing.assert_array_equal(
+        cached.predict_proba(context, allowed), text._predict_proba_text(context, allowed)
+    )
+    cached.close()
+    text.close()
+
+
+def test_other_cb_types_learn_from_all_actions():
+    """``--cb_type ips`` learns from every action's example: no placeholders."""
+    cached = VWPolicy(algo="epsilon", extra_flags="--cb_type ips", random_state=0)
+    text = VWPolicy(algo="epsilon", extra_flags="--cb_type ips", random_state=0)
+    batch = _varied_batch(300, 6)
+    cached.partial_fit(batch)
+    text._partial_fit_text(batch)
+    assert not cached._vw_.placeholders_exact
+    context, allowed = _eval_set()
+    context = replace(context, X=np.round(context.X * 4) / 4)
+    np.testing.assert_array_equal(
+        cached.predict_proba(context, allowed), text._predict_proba_text(context, allowed)
+    )
+    cached.close()
+    text.close()
+
+
 # -- determinism, persistence, lifecycle ---------------------------------------------------
 @pytest.mark.parametrize("algo", ALGOS)
 def test_same_seed_same_decisions(algo):
