@@ -10,6 +10,10 @@ handler shape) and measures, in the same run:
 - the batch endpoint: decisions/s with 10,000 ids per call;
 - event ingestion: events/s with 1,000 events per call.
 
+With one client it also reads the server process's CPU time per request
+(Linux ``/proc``): on a machine shared with other work, latencies swing with
+the load while CPU per request mostly does not.
+
 Run: ``python benchmarks/bench_http.py [--n 2000] [--clients 4] [--json]``.
 """
 
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +93,25 @@ def _throughput(url: str, path: str, n: int, clients: int, prefix: str) -> float
     return per * clients / (time.perf_counter() - t)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (None where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_per_request(
+    pid: int, run: Callable[[], list[float]], n: int
+) -> tuple[list[float], float | None]:
+    """``run()``'s latencies and the server's CPU microseconds per request during it."""
+    before = _cpu_seconds(pid)
+    out = run()
+    after = _cpu_seconds(pid)
+    return out, None if before is None or after is None else (after - before) / n * 1e6
+
+
 def _pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000.0
@@ -147,8 +171,10 @@ def main() -> None:
 
         n = args.n
         bodies = [{"customer_id": f"s{i % 500}", "now": NOW} for i in range(n)]
-        bare_lat = _latencies(url, "/bare", bodies)
-        dec_lat = _latencies(url, "/v1/decisions", bodies)
+        bare_lat, bare_cpu = _cpu_per_request(proc.pid, lambda: _latencies(url, "/bare", bodies), n)
+        dec_lat, dec_cpu = _cpu_per_request(
+            proc.pid, lambda: _latencies(url, "/v1/decisions", bodies), n
+        )
         bare_tp = _throughput(url, "/bare", n, args.clients, "b")
         dec_tp = _throughput(url, "/v1/decisions", n, args.clients, "m")
 
@@ -208,6 +234,8 @@ def main() -> None:
                 "p99_ms": round(_pct(dec_lat, 0.99), 3),
                 "bare_p50_ms": round(_pct(bare_lat, 0.50), 3),
                 "bare_p99_ms": round(_pct(bare_lat, 0.99), 3),
+                "server_cpu_us_per_request": None if dec_cpu is None else round(dec_cpu),
+                "bare_server_cpu_us_per_request": None if bare_cpu is None else round(bare_cpu),
             },
             f"{args.clients}_clients": {
                 "decisions_per_s": round(dec_tp, 1),
@@ -238,6 +266,8 @@ def main() -> None:
         f"{s1['bare_p50_ms']:.2f} ms, p99 {s1['bare_p99_ms']:.2f} ms) -> "
         f"{s1['ratio_to_bare']:.0%} of bare"
     )
+    if dec_cpu is not None and bare_cpu is not None:
+        print(f"  server CPU per request  : {dec_cpu:8.0f} us  (bare: {bare_cpu:.0f} us)")
     print(
         f"single decision, {args.clients} clients: {sk['decisions_per_s']:8.0f}/s"
         f"  (bare: {sk['bare_per_s']:.0f}/s) -> {sk['ratio_to_bare']:.0%} of bare"

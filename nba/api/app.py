@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -58,13 +59,16 @@ def _metrics(app: FastAPI, service: DecisionService) -> None:
     )
     learned.set_function(lambda: float(service._serving.learned))
 
+    # bound once: looking a label up takes the metric's lock, on every decision
+    contact, no_contact, dry = (decisions.labels(k) for k in ("contact", "no_contact", "dry_run"))
+
     def on_decisions(batch: Any, dry_run: bool) -> None:
         if dry_run:
-            decisions.labels("dry_run").inc(len(batch))
+            dry.inc(len(batch))
             return
-        k = int((batch.action != 0).sum())
-        decisions.labels("contact").inc(k)
-        decisions.labels("no_contact").inc(len(batch) - k)
+        k = int(np.count_nonzero(batch.action))
+        contact.inc(k)
+        no_contact.inc(len(batch) - k)
 
     def on_events(counts: dict[str, int]) -> None:
         for key, value in counts.items():

@@ -1,11 +1,19 @@
-"""Dependencies shared by the routers: the service, and the caller's key and role."""
+"""Dependencies shared by the routers: the service, and the caller's key and role.
+
+Both are ``async``: FastAPI runs a sync dependency in its thread pool, and
+each such hop (a queue hand-off, a thread wake-up, a wake-up of the event
+loop) costs more than a decision's own work in the database. Neither blocks:
+the key's principal is usually known in memory, and a database lookup when
+it is not goes to the thread pool.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from .services import DecisionService, Principal
 
@@ -14,21 +22,24 @@ __all__ = ["get_service", "require"]
 _bearer = HTTPBearer(auto_error=False, description="An nba API key: `Authorization: Bearer <key>`.")
 
 
-def get_service(request: Request) -> DecisionService:
+async def get_service(request: Request) -> DecisionService:
     """The app's :class:`DecisionService`."""
     service: DecisionService = request.app.state.service
     return service
 
 
-def require(*roles: str) -> Callable[..., Principal]:
+def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates the caller and checks its role (admin may do all)."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
     ) -> Principal:
-        service = get_service(request)
-        principal = service.authenticate(credentials.credentials if credentials else None)
+        service: DecisionService = request.app.state.service
+        key = credentials.credentials if credentials else None
+        principal = service.known_principal(key)
+        if principal is None:  # a database lookup: not on the event loop
+            principal = await run_in_threadpool(service.authenticate, key)
         service.require(principal, *roles)
         return principal
 

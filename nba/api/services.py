@@ -39,7 +39,7 @@ from nba.events import Event, EventType
 from nba.exceptions import NBAError
 from nba.features.encoding import Encoder
 from nba.features.signals import EVENT_CODES
-from nba.goals import Goal, attribute_events, parse_goal
+from nba.goals import Goal, attribute_events, outcome_counts, parse_goal
 from nba.guardrails import Guardrails, parse_guardrails
 from nba.pipeline import Decider, DecisionBatch
 from nba.policies.base import Context, LoggedBatch, Policy
@@ -154,6 +154,10 @@ class DecisionService:
         If the settings are unsafe outside development (no admin key) or a
         configuration file is invalid.
     """
+
+    #: Seconds a key's lookup is remembered: a revocation reaches other processes
+    #: within this time.
+    key_ttl: float = 2.0
 
     def __init__(
         self,
@@ -499,25 +503,43 @@ class DecisionService:
         AuthError
             If the key is missing, unknown or revoked.
         """
+        principal = self.known_principal(key)
+        if principal is not None:
+            return principal
+        assert key  # known_principal raised otherwise
+        with self.store.read() as conn:
+            found = repo.role_of_key(conn, key)
+        principal = None if found is None else Principal(*found)
+        if len(self._key_cache) > 10_000:  # bounded, even under a flood of bad keys
+            self._key_cache.clear()
+        self._key_cache[repo.hash_key(key)] = (time.monotonic() + self.key_ttl, principal)
+        if principal is None:
+            raise AuthError("unknown or revoked API key")
+        return principal
+
+    def known_principal(self, key: str | None) -> Principal | None:
+        """The principal of a key when it is known without the database (the
+        admin key, or a recent lookup); None when :meth:`authenticate` must look.
+
+        The HTTP layer calls this on the event loop, so that most requests
+        authenticate without a hop to a worker thread.
+
+        Raises
+        ------
+        AuthError
+            If the key is missing, or was recently found unknown or revoked.
+        """
         if not key:
             raise AuthError("missing API key: send `Authorization: Bearer <key>`")
         h = repo.hash_key(key)
         if self._admin_hash is not None and hmac.compare_digest(h, self._admin_hash):
             return Principal("env-admin", "admin")
-        now = time.monotonic()
         hit = self._key_cache.get(h)
-        if hit is not None and hit[0] > now:
-            principal = hit[1]
-        else:
-            with self.store.read() as conn:
-                found = repo.role_of_key(conn, key)
-            principal = None if found is None else Principal(*found)
-            if len(self._key_cache) > 10_000:  # bounded, even under a flood of bad keys
-                self._key_cache.clear()
-            self._key_cache[h] = (now + 2.0, principal)  # revocation: <= 2 s in other processes
-        if principal is None:
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        if hit[1] is None:
             raise AuthError("unknown or revoked API key")
-        return principal
+        return hit[1]
 
     @staticmethod
     def require(principal: Principal, *roles: str) -> None:
@@ -751,16 +773,17 @@ class DecisionService:
         n = len(batch)
         if not explain:
             return DecisionService._compact_json(rt, batch)
+        # row i's suppressions are sup[sup_end[i-1]:sup_end[i]], its distribution
+        # dist[dist_end[i-1]:dist_end[i]] (flat lists: slicing beats a list of arrays)
         reason = batch.guardrails.reason
         rr, rc = np.nonzero(reason >= 0)
-        sup_frags = rt.sup_json[rc, reason[rr, rc]]
-        sup_parts = np.split(sup_frags, np.cumsum(np.bincount(rr, minlength=n))[:-1])
-        allowed = batch.guardrails.allowed
-        ar, ac = np.nonzero(allowed)
+        sup = rt.sup_json[rc, reason[rr, rc]].tolist()
+        sup_end = np.cumsum(np.bincount(rr, minlength=n)).tolist()
+        ar, ac = np.nonzero(batch.guardrails.allowed)
         keys = np.asarray(rt.dist_key, dtype=object)[ac]
         vals = batch.probs[ar, ac].tolist()
         dist = [k + repr(v) for k, v in zip(keys.tolist(), vals, strict=True)]
-        bounds = np.cumsum(np.bincount(ar, minlength=n)).tolist()
+        dist_end = np.cumsum(np.bincount(ar, minlength=n)).tolist()
         policy = json.dumps({"name": batch.policy_name, "version": batch.policy_version})
         created = json.dumps(batch.created_at.isoformat())
         ids = batch.decision_ids
@@ -770,18 +793,18 @@ class DecisionService:
         explored = batch.explored.tolist()
         holdout = batch.guardrails.holdout.tolist()
         out = []
-        lo = 0
+        s_lo = d_lo = 0
         for i in range(n):
-            hi = bounds[i]
+            s_hi, d_hi = sup_end[i], dist_end[i]
             out.append(
                 f'{{"decision_id":"{ids[i]}","customer_id":{json.dumps(str(cust[i]))},'
                 f'"action":{rt.action_json[action[i]]},"propensity":{prop[i]!r},'
                 f'"policy":{policy},"explored":{"true" if explored[i] else "false"},'
-                f'"suppressed":[{",".join(sup_parts[i].tolist())}],"created_at":{created},'
+                f'"suppressed":[{",".join(sup[s_lo:s_hi])}],"created_at":{created},'
                 f'"holdout":{"true" if holdout[i] else "false"},'
-                f'"distribution":{{{",".join(dist[lo:hi])}}}}}'
+                f'"distribution":{{{",".join(dist[d_lo:d_hi])}}}}}'
             )
-            lo = hi
+            s_lo, d_lo = s_hi, d_hi
         return out
 
     @staticmethod
@@ -913,9 +936,7 @@ class DecisionService:
             new = [e for k, e in first.items() if k not in existing]
             rows = self._join_new_events(conn, rt, new, wall)
             if rows:
-                stmt = repo._insert(conn, events).on_conflict_do_nothing(
-                    index_elements=["event_id"]
-                )
+                stmt = repo.insert_ignore(conn, events, ["event_id"])
                 for part in repo.chunks(rows):
                     conn.execute(stmt, list(part))
                 repo.ensure_customers(conn, sorted({r["customer_id"] for r in rows}), wall)
@@ -971,6 +992,7 @@ class DecisionService:
                 ev_ts,
                 np.array([pos.get(e.decision_id, -1) if e.decision_id else -1 for e in new]),
                 rt.goal.window_seconds,
+                last_touch=rt.goal.last_touch,
             )
         else:
             target = np.full(len(new), -1)
@@ -1301,8 +1323,23 @@ class DecisionService:
                 .order_by(decisions.c.created_at)
                 .limit(50_000)
             ).all()
+            # what each decision led to (opens, clicks, purchases…), for funnel learners
+            at = {r.decision_id: i for i, r in enumerate(rows)}
+            led_to: list[Any] = []
+            for part in repo.chunks(list(at)):
+                led_to += conn.execute(
+                    select(events.c.attributed_to, events.c.type, events.c.value).where(
+                        events.c.attributed_to.in_(part), events.c.late.is_(False)
+                    )
+                ).all()
         if not rows:
             return 0
+        outcomes = outcome_counts(
+            np.array([at[e.attributed_to] for e in led_to], dtype=np.int64),
+            np.array([EVENT_CODES[EventType(e.type)] for e in led_to], dtype=np.int64),
+            np.array([e.value or 0.0 for e in led_to], dtype=float),
+            len(rows),
+        )
         n_act = len(rt.catalog.actions)
         X = np.frombuffer(b"".join(r.x for r in rows), dtype=np.float32).reshape(len(rows), -1)
         allowed = np.unpackbits(
@@ -1316,6 +1353,7 @@ class DecisionService:
             np.array([r.action for r in rows], dtype=np.int64),
             np.array([r.propensity for r in rows], dtype=float),
             np.array([r.reward for r in rows], dtype=float),
+            outcomes,
         )
         learner = _copy_policy(serving.policy)
         learner.partial_fit(batch)

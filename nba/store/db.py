@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -68,6 +68,10 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             if not memory:
                 cur.execute("PRAGMA journal_mode=WAL")
+            # Durability: in WAL mode, NORMAL syncs at checkpoints, not at each commit.
+            # A committed transaction (a decision that was returned) survives a crash of
+            # the process; a power loss or OS crash may lose the last commits (FULL would
+            # not, for an fsync per commit).
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -76,7 +80,9 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
             immediate = conn.get_execution_options().get("nba_immediate", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # on the driver: SQLAlchemy's statement handling would cost more than BEGIN
+            driver: Any = conn.connection.driver_connection
+            driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if url.startswith("postgresql+"):
@@ -109,7 +115,12 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
-        self._lock = threading.Lock() if self.dialect == "sqlite" else None
+        sqlite = self.dialect == "sqlite"
+        # SQLite: threads of this process queue on a lock rather than spin on SQLITE_BUSY
+        self._lock: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
+        # SQLite: write transactions start with BEGIN IMMEDIATE (make_engine's "begin"
+        # hook); an engine carrying the option spares setting it on each connection
+        self._writer = self.engine.execution_options(nba_immediate=True) if sqlite else self.engine
         if create:
             self.create_schema()
 
@@ -153,21 +164,10 @@ class Store:
                     conn.commit()
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        if self._lock is None:
-            yield
-        else:
-            with self._lock:
-                yield
-
-    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction (committed at exit, rolled back on error)."""
-        with self._exclusive(), self.engine.connect() as conn:
-            if self.dialect == "sqlite":
-                conn.execution_options(nba_immediate=True)
-            with conn.begin():
-                yield conn
+        with self._lock, self._writer.connect() as conn, conn.begin():
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -15,9 +15,11 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
@@ -28,15 +30,14 @@ from nba.features.signals import EVENT_CODES, CustomerStates
 from nba.store.schema import (
     api_keys,
     audit_log,
-    budget_counters,
     config_versions,
-    customers,
     decisions,
     policy_snapshots,
 )
 
 __all__ = [
     "ROLES",
+    "CustomerRow",
     "History",
     "chunks",
     "now_epoch",
@@ -65,6 +66,9 @@ ROLES = ("app", "marketer", "admin")
 _CHUNK = 5000
 _KEEP_SNAPSHOTS = 5
 _SEND = EVENT_CODES[EventType.SENT]
+_CODES = {t.value: code for t, code in EVENT_CODES.items()}
+_SENT_TYPE = EventType.SENT.value
+_CONSENT_TYPE = EventType.CONSENT_CHANGED.value
 
 
 def now_epoch() -> float:
@@ -107,19 +111,106 @@ def insert_ignore(conn: Connection, table: Any, keys: Sequence[str]) -> Any:
     return stmt
 
 
+# -- the hot path ----------------------------------------------------------------
+# Every decision runs the queries below. They go straight to the DBAPI cursor of
+# the SQLAlchemy connection (same transaction): for one customer, SQLAlchemy's
+# statement and result handling costs several times SQLite's own work.
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _marks(conn: Connection, k: int) -> str:
+    return ", ".join([_mark(conn)] * k)
+
+
+def _cursor(conn: Connection) -> Any:
+    """A cursor of the driver's connection under ``conn`` (in its transaction)."""
+    driver: Any = conn.connection.driver_connection
+    return driver.cursor()
+
+
+def _fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """The rows (tuples) of one statement."""
+    with closing(_cursor(conn)) as cur:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
+
+
+def _run(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:
+    """Run one statement; returns how many rows it changed."""
+    with closing(_cursor(conn)) as cur:
+        cur.execute(sql, params)
+        return int(cur.rowcount)
+
+
+def _run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run one statement for each parameter row (the driver's ``executemany``)."""
+    with closing(_cursor(conn)) as cur:
+        if len(rows) == 1:
+            cur.execute(sql, rows[0])
+        else:
+            cur.executemany(sql, rows)
+
+
+def _raw_in(conn: Connection, template: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Run ``template`` (one ``IN ({})`` placeholder) for ``ids``, in chunks."""
+    out: list[tuple[Any, ...]] = []
+    for part in chunks(list(ids)):
+        out += _fetch(conn, template.format(_marks(conn, len(part))), tuple(part))
+    return out
+
+
+_Q_CUSTOMERS = (
+    "SELECT customer_id, timezone, attributes, consent, created_at, updated_at "
+    "FROM customers WHERE customer_id IN ({})"
+)
+_Q_LOCK = (
+    "SELECT customer_id FROM customers WHERE customer_id IN ({}) ORDER BY customer_id FOR UPDATE"
+)
+_Q_NEW_CUSTOMER = (
+    "INSERT INTO customers (customer_id, timezone, attributes, consent, created_at, "
+    "updated_at) VALUES ({m}, 'UTC', '{{}}', '{{}}', {m}, {m}) "
+    "ON CONFLICT (customer_id) DO NOTHING"
+)
+_Q_EVENTS = (
+    "SELECT customer_id, ts, type, channel, message_id, value, properties, decision_id "
+    "FROM events WHERE customer_id IN ({})"
+)
+_Q_SENT = (
+    "SELECT customer_id, created_at, channel, message_id, decision_id "
+    "FROM decisions WHERE action != 0 AND customer_id IN ({})"
+)
+_Q_BUDGET = "SELECT channel, used FROM budget_counters WHERE day = {} AND channel IN ({})"
+_Q_BUDGET_ROW = (
+    "INSERT INTO budget_counters (channel, day, used) VALUES ({m}, {m}, 0) "
+    "ON CONFLICT (channel, day) DO NOTHING"
+)
+_Q_BUDGET_TAKE = (
+    "UPDATE budget_counters SET used = used + {m} "
+    "WHERE channel = {m} AND day = {m} AND used + {m} <= {m}"
+)
+_Q_HEAD = "SELECT COALESCE(MAX(id), 0) FROM config_versions"
+
+
 # -- customers -------------------------------------------------------------------
+class CustomerRow(NamedTuple):
+    """A stored customer (JSON text for ``attributes`` and ``consent``)."""
+
+    customer_id: str
+    timezone: str
+    attributes: str
+    consent: str
+    created_at: float
+    updated_at: float
+
+
 def ensure_customers(conn: Connection, ids: Sequence[str], now: float) -> None:
     """Create rows for customers not seen before (cold start), idempotently."""
     if not ids:
         return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        "INSERT INTO customers (customer_id, timezone, attributes, consent, created_at, "
-        f"updated_at) VALUES ({mark}, 'UTC', '{{}}', '{{}}', {mark}, {mark}) "
-        "ON CONFLICT (customer_id) DO NOTHING"
-    )
+    sql = _Q_NEW_CUSTOMER.format(m=_mark(conn))
     for part in chunks(list(ids)):
-        conn.exec_driver_sql(sql, [(c, now, now) for c in part])
+        _run_many(conn, sql, [(c, now, now) for c in part])
 
 
 def lock_customers(conn: Connection, ids: Sequence[str]) -> None:
@@ -132,48 +223,12 @@ def lock_customers(conn: Connection, ids: Sequence[str]) -> None:
     if conn.dialect.name != "postgresql" or not ids:
         return
     for part in chunks(sorted(set(ids))):
-        conn.execute(
-            select(customers.c.customer_id)
-            .where(customers.c.customer_id.in_(part))
-            .order_by(customers.c.customer_id)
-            .with_for_update()
-        ).all()
+        _fetch(conn, _Q_LOCK.format(_marks(conn, len(part))), tuple(part))
 
 
-# The hot path (every decision) goes straight to the driver: SQLAlchemy's
-# statement handling costs more than SQLite's own work for one customer.
-_Q_CUSTOMERS = (
-    "SELECT customer_id, timezone, attributes, consent, created_at, updated_at "
-    "FROM customers WHERE customer_id IN ({})"
-)
-_Q_EVENTS = (
-    "SELECT customer_id, ts, type, channel, message_id, value, properties, decision_id "
-    "FROM events WHERE customer_id IN ({})"
-)
-_Q_SENT = (
-    "SELECT customer_id, created_at, channel, message_id, decision_id "
-    "FROM decisions WHERE action != 0 AND customer_id IN ({})"
-)
-_Q_BUDGET = "SELECT channel, used FROM budget_counters WHERE day = {} AND channel IN ({})"
-_Q_HEAD = "SELECT COALESCE(MAX(id), 0) FROM config_versions"
-
-
-def _marks(conn: Connection, k: int) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return ", ".join([mark] * k)
-
-
-def _raw_in(conn: Connection, template: str, ids: Sequence[str]) -> list[Any]:
-    """Run ``template`` (one ``IN ({})`` placeholder) for ``ids``, in chunks."""
-    out: list[Any] = []
-    for part in chunks(list(ids)):
-        out += conn.exec_driver_sql(template.format(_marks(conn, len(part))), tuple(part)).all()
-    return out
-
-
-def load_customers(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
+def load_customers(conn: Connection, ids: Sequence[str]) -> dict[str, CustomerRow]:
     """Stored rows of these customers, by id (absent ids are not returned)."""
-    return {row.customer_id: row for row in _raw_in(conn, _Q_CUSTOMERS, ids)}
+    return {r[0]: CustomerRow._make(r) for r in _raw_in(conn, _Q_CUSTOMERS, ids)}
 
 
 @dataclass(frozen=True)
@@ -197,7 +252,7 @@ class History:
     sent_message: np.ndarray
 
     def to_states(
-        self, catalog: Catalog, ids: Sequence[str], rows: dict[str, Any]
+        self, catalog: Catalog, ids: Sequence[str], rows: dict[str, CustomerRow]
     ) -> CustomerStates:
         """Build the customers' :class:`CustomerStates` (profile, then history)."""
         n = len(ids)
@@ -233,27 +288,21 @@ class History:
                 else:
                     attrs[k][i] = "" if v is None else str(v)
         states = CustomerStates(catalog, ids, consent=consent, timezones=tz, attributes=attrs)
-        index = {c: i for i, c in enumerate(ids)}
-        if self.ev_ts.size:
-            rows_ = np.array([index[c] for c in self.ev_customer], dtype=np.int64)
+        k = self.sent_ts.size
+        if self.ev_ts.size or k:
+            # events and recorded contacts in one fold: a fold's fixed cost is most
+            # of the work for one customer, and folding is order-free but for
+            # consent changes, which only events carry
+            index = {c: i for i, c in enumerate(ids)}
+            who = np.concatenate([self.ev_customer, self.sent_customer])
             states.apply_arrays(
-                rows_,
-                self.ev_ts,
-                self.ev_type,
-                self.ev_channel,
-                self.ev_message,
-                self.ev_value,
-                consent_to=self.ev_consent,
-            )
-        if self.sent_ts.size:
-            k = self.sent_ts.size
-            states.apply_arrays(
-                np.array([index[c] for c in self.sent_customer], dtype=np.int64),
-                self.sent_ts,
-                np.full(k, _SEND, dtype=np.int64),
-                self.sent_channel,
-                self.sent_message,
-                np.zeros(k),
+                np.array([index[c] for c in who], dtype=np.int64),
+                np.concatenate([self.ev_ts, self.sent_ts]),
+                np.concatenate([self.ev_type, np.full(k, _SEND, dtype=np.int64)]),
+                np.concatenate([self.ev_channel, self.sent_channel]),
+                np.concatenate([self.ev_message, self.sent_message]),
+                np.concatenate([self.ev_value, np.zeros(k)]),
+                consent_to=[*self.ev_consent, *([None] * k)],
             )
         return states
 
@@ -266,29 +315,31 @@ def load_history(conn: Connection, catalog: Catalog, ids: Sequence[str]) -> Hist
     """
     chan = {c: i for i, c in enumerate(catalog.channel_ids)}
     msg = {m: i for i, m in enumerate(catalog.message_ids)}
-    codes = {t.value: EVENT_CODES[t] for t in EventType}
     ev = _raw_in(conn, _Q_EVENTS, ids)
     sent = _raw_in(conn, _Q_SENT, ids)
-    decided = {r.decision_id for r in sent}
-    ev = [r for r in ev if not (r.type == EventType.SENT.value and r.decision_id in decided)]
-    ev.sort(key=lambda r: r.ts)
+    if sent and ev:
+        decided = {r[4] for r in sent}
+        ev = [r for r in ev if not (r[2] == _SENT_TYPE and r[7] in decided)]
+    ev.sort(key=itemgetter(1))
+    # columns: customer_id, ts, type, channel, message_id, value, properties, decision_id
+    e = list(zip(*ev, strict=True)) if ev else [()] * 8
+    d = list(zip(*sent, strict=True)) if sent else [()] * 5
     return History(
-        ev_customer=np.array([r.customer_id for r in ev], dtype=object),
-        ev_ts=np.array([r.ts for r in ev], dtype=float),
-        ev_type=np.array([codes[r.type] for r in ev], dtype=np.int64),
-        ev_channel=np.array([chan.get(r.channel, -1) for r in ev], dtype=np.int64),
-        ev_message=np.array([msg.get(r.message_id, -1) for r in ev], dtype=np.int64),
-        ev_value=np.array([r.value or 0.0 for r in ev], dtype=float),
+        ev_customer=np.array(e[0], dtype=object),
+        ev_ts=np.array(e[1], dtype=float),
+        ev_type=np.array([_CODES[t] for t in e[2]], dtype=np.int64),
+        ev_channel=np.array([chan.get(c, -1) for c in e[3]], dtype=np.int64),
+        ev_message=np.array([msg.get(m, -1) for m in e[4]], dtype=np.int64),
+        ev_value=np.array([v or 0.0 for v in e[5]], dtype=float),
         ev_consent=[
-            bool(json.loads(r.properties or "{}").get("consent", False))
-            if r.type == EventType.CONSENT_CHANGED.value
-            else None
-            for r in ev
+            bool(json.loads(p or "{}").get("consent", False)) if t == _CONSENT_TYPE else None
+            for t, p in zip(e[2], e[6], strict=True)
         ],
-        sent_customer=np.array([r.customer_id for r in sent], dtype=object),
-        sent_ts=np.array([r.created_at for r in sent], dtype=float),
-        sent_channel=np.array([chan.get(r.channel, -1) for r in sent], dtype=np.int64),
-        sent_message=np.array([msg.get(r.message_id, -1) for r in sent], dtype=np.int64),
+        # columns: customer_id, created_at, channel, message_id, decision_id
+        sent_customer=np.array(d[0], dtype=object),
+        sent_ts=np.array(d[1], dtype=float),
+        sent_channel=np.array([chan.get(c, -1) for c in d[2]], dtype=np.int64),
+        sent_message=np.array([msg.get(m, -1) for m in d[3]], dtype=np.int64),
     )
 
 
@@ -298,12 +349,9 @@ def budget_used(conn: Connection, channels: Iterable[str], day: int) -> dict[str
     chans = list(channels)
     if not chans:
         return {}
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    rows = conn.exec_driver_sql(
-        _Q_BUDGET.format(mark, _marks(conn, len(chans))), (int(day), *chans)
-    ).all()
+    rows = _fetch(conn, _Q_BUDGET.format(_mark(conn), _marks(conn, len(chans))), (int(day), *chans))
     used = dict.fromkeys(chans, 0)
-    used.update({r.channel: int(r.used) for r in rows})
+    used.update({channel: int(n) for channel, n in rows})
     return used
 
 
@@ -315,23 +363,13 @@ def take_budget(conn: Connection, channel: str, day: int, k: int, limit: int) ->
     """
     if k <= 0:
         return True
-    conn.execute(
-        insert_ignore(conn, budget_counters, ["channel", "day"]),
-        {"channel": channel, "day": day, "used": 0},
-    )
-    res = conn.execute(
-        update(budget_counters)
-        .where(
-            budget_counters.c.channel == channel,
-            budget_counters.c.day == day,
-            budget_counters.c.used + k <= limit,
-        )
-        .values(used=budget_counters.c.used + k)
-    )
-    return bool(res.rowcount == 1)
+    m = _mark(conn)
+    _run(conn, _Q_BUDGET_ROW.format(m=m), (channel, int(day)))
+    return _run(conn, _Q_BUDGET_TAKE.format(m=m), (k, channel, int(day), k, limit)) == 1
 
 
 _DECISION_COLS = tuple(c.name for c in decisions.columns)
+_Q_DECISIONS = f"INSERT INTO {decisions.name} ({', '.join(_DECISION_COLS)}) VALUES ({{}})"
 
 
 def insert_decisions(conn: Connection, n: int, columns: dict[str, Any]) -> None:
@@ -344,18 +382,14 @@ def insert_decisions(conn: Connection, n: int, columns: dict[str, Any]) -> None:
     missing = set(_DECISION_COLS) - set(columns)
     if missing:
         raise KeyError(f"insert_decisions: missing columns {sorted(missing)}")
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {decisions.name} ({', '.join(_DECISION_COLS)}) "
-        f"VALUES ({', '.join([mark] * len(_DECISION_COLS))})"
-    )
+    sql = _Q_DECISIONS.format(_marks(conn, len(_DECISION_COLS)))
     cols = []
     for c in _DECISION_COLS:
         v = columns[c]
         cols.append(v if isinstance(v, list | tuple) else [v] * n)
     rows = list(zip(*cols, strict=True))
     for part in chunks(rows):
-        conn.exec_driver_sql(sql, list(part))
+        _run_many(conn, sql, part)
 
 
 # -- keys ------------------------------------------------------------------------------
@@ -415,7 +449,7 @@ def latest_config(conn: Connection, kind: str) -> Any | None:
 
 def config_head(conn: Connection) -> int:
     """Id of the newest config change of any kind (0 if none): a cheap change check."""
-    return int(conn.exec_driver_sql(_Q_HEAD).scalar_one())
+    return int(_fetch(conn, _Q_HEAD)[0][0])
 
 
 def put_config(conn: Connection, kind: str, document: Any, who: str, now: float) -> int:

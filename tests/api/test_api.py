@@ -479,3 +479,39 @@ def test_customer_history_in_one_place(client: TestClient) -> None:
     assert doc["signals"]["local_hour"] == 11.0  # 10:00 UTC in Paris (winter time)
     assert doc["decisions"][0]["decision_id"] == d["decision_id"]
     assert {e["event_id"] for e in doc["events"]} >= {"h-e1"}
+
+
+def test_background_worker_gives_funnel_learners_the_outcomes(tmp_path: Path) -> None:
+    s = Settings(
+        database_url=f"sqlite:///{tmp_path / 'nba.db'}", admin_key=ADMIN, model_uri="funnel"
+    )
+    h = {"Authorization": f"Bearer {ADMIN}"}
+    app = create_app(s, learn_interval=0.2, champion_lookup=False)
+    with TestClient(app) as c:
+        ids = [f"f{i}" for i in range(6)]
+        made = c.post("/v1/decisions/batch", json={"customer_ids": ids, "now": NOW}, headers=h)
+        contacts = [d for d in made.json()["decisions"] if d["action"] is not None]
+        assert contacts, made.text
+        opened = [
+            {
+                "event_id": f"o{i}",
+                "customer_id": d["customer_id"],
+                "type": "opened",
+                "timestamp": "2026-03-02T11:00:00Z",
+                "decision_id": d["decision_id"],
+            }
+            for i, d in enumerate(contacts)
+        ]
+        r = c.post("/v1/events", json={"events": opened}, headers=h)
+        assert r.json()["accepted"] == len(contacts), r.text
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if c.get("/healthz").json()["policy"]["version"] == "6":
+                break
+            time.sleep(0.1)
+        assert c.get("/healthz").json()["policy"]["version"] == "6"
+        policy = app.state.service._serving.policy
+        assert policy.uses_outcomes_
+        assert int(policy.models_["open"].count.sum()) == len(contacts)
+        # column 0 is the encoder's bias: X^T y there sums the opens learned
+        assert float(policy.models_["open"].xty[:, 0].sum()) == len(contacts)

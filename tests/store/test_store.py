@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,55 @@ def test_history_builds_the_same_states_as_the_events(store: Store, catalog: Cat
     assert sig["purchases_total"].tolist() == [1.0, 0.0, 0.0]
     email = catalog.channel_ids.index("email")
     assert sig.consent[:, email].tolist() == [False, True, False]
+
+
+def test_history_folds_contacts_and_events_like_the_events_one_by_one(tmp_path: Path) -> None:
+    from nba.events import Event, EventType
+    from nba.features.signals import CustomerStates
+
+    svc = _service(tmp_path)
+    catalog = svc._runtime.catalog
+    ids = [f"h{i}" for i in range(20)]
+    _, batch = svc.decide(ids, NOW)
+    i = next(k for k in range(20) if batch.action[k] != 0)
+    cid, did = ids[i], batch.decision_ids[i]
+    act = catalog.actions.actions[int(batch.action[i])]
+    hour = timedelta(hours=1)
+    svc.ingest_events(
+        [
+            # the contact the service recorded, reported again: counted once
+            Event(
+                cid,
+                EventType.SENT,
+                NOW + hour,
+                act.channel,
+                act.message_id,
+                decision_id=did,
+                event_id="s1",
+            ),
+            Event(cid, EventType.OPENED, NOW + hour, act.channel, decision_id=did, event_id="o1"),
+            Event(cid, EventType.UNSUBSCRIBED, NOW + 2 * hour, act.channel, event_id="u1"),
+        ]
+    )
+    with svc.store.read() as conn:
+        rows = repo.load_customers(conn, [cid])
+        got = repo.load_history(conn, catalog, [cid]).to_states(catalog, [cid], rows)
+    want = CustomerStates(catalog, [cid])
+    want.apply_events(
+        [
+            Event(cid, EventType.SENT, NOW, act.channel, act.message_id),
+            Event(cid, EventType.OPENED, NOW + hour, act.channel),
+            Event(cid, EventType.UNSUBSCRIBED, NOW + 2 * hour, act.channel),
+        ]
+    )
+    g, w = got.signals(NOW + 3 * hour), want.signals(NOW + 3 * hour)
+    assert g.values.keys() == w.values.keys()
+    for name, value in w.values.items():
+        np.testing.assert_array_equal(g[name], value, err_msg=name)
+    np.testing.assert_array_equal(g.consent, w.consent)
+    np.testing.assert_array_equal(g.days_since_message, w.days_since_message)
+    assert g[f"{act.channel}_sends_1d"].tolist() == [1.0]
+    svc.stop()
 
 
 def test_take_budget_is_exact_under_threads(store: Store) -> None:
