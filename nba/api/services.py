@@ -38,7 +38,7 @@ from nba.config import load_document
 from nba.events import Event, EventType
 from nba.exceptions import NBAError
 from nba.features.encoding import Encoder
-from nba.features.signals import EVENT_CODES
+from nba.features.signals import EVENT_CODES, Signals, signal_definitions
 from nba.goals import Goal, attribute_events, outcome_counts, parse_goal
 from nba.guardrails import Guardrails, parse_guardrails
 from nba.pipeline import Decider, DecisionBatch
@@ -97,6 +97,82 @@ class Runtime:
     action_json: tuple[str, ...]  # per action: its JSON ("null" for no-contact)
     dist_key: tuple[str, ...]  # per action: '"<id>":'
     sup_json: np.ndarray  # (n_actions, n_rules) object: suppression JSON fragments
+    codec: SignalCodec
+
+
+class SignalCodec:
+    """A decision's raw signals as one float32 row, and back (the decision log's ``signals``).
+
+    The row holds every numeric signal (in :func:`signal_definitions` order),
+    the days since each message was last sent, and each declared attribute:
+    numeric as is, categorical as the index of its value in the catalog's
+    list (-1 when unknown). Consent is a signal (``<channel>_consent``).
+
+    Examples
+    --------
+    >>> from nba.catalog import Catalog
+    >>> from nba.features.signals import CustomerStates
+    >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
+    ...                          "messages": [{"id": "hi", "stages": ["awareness"]}],
+    ...                          "attributes": {"tier": {"type": "categorical",
+    ...                                                  "values": ["a", "b"]}}})
+    >>> st = CustomerStates(cat, ["c"], attributes={"tier": np.array(["b"], dtype=object)})
+    >>> sig = st.signals(datetime(2026, 1, 1, tzinfo=UTC))
+    >>> codec = SignalCodec(cat)
+    >>> back = codec.decode(codec.encode(sig), sig.customer_ids, sig.now)
+    >>> back.attributes["tier"].tolist(), back.consent.tolist()  # email needs opt-in
+    (['b'], [[False]])
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.names = tuple(d.name for d in signal_definitions(catalog.channel_ids))
+        self.attributes = dict(catalog.attributes)
+
+    def encode(self, signals: Signals) -> np.ndarray:
+        """Shape (n, width) float32."""
+        n = len(signals)
+        cols = [np.asarray(signals.values[k], dtype=np.float64) for k in self.names]
+        blocks = [np.column_stack(cols) if cols else np.zeros((n, 0)), signals.days_since_message]
+        for name, spec in self.attributes.items():
+            raw = signals.attributes.get(name)
+            if spec.type == "numeric":
+                col = np.full(n, spec.default) if raw is None else raw.astype(np.float64)
+            else:
+                known = np.asarray(spec.values, dtype=object)
+                hit = (
+                    np.zeros((n, len(known)), dtype=bool)
+                    if raw is None
+                    else np.asarray(raw, dtype=object)[:, None] == known[None, :]
+                )
+                col = np.where(hit.any(axis=1), hit.argmax(axis=1), -1).astype(np.float64)
+            blocks.append(col[:, None])
+        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+
+    def decode(self, rows: np.ndarray, customer_ids: np.ndarray, now: datetime) -> Signals:
+        """:class:`Signals` from rows :meth:`encode` made."""
+        rows = np.asarray(rows, dtype=np.float64)
+        k, m = len(self.names), len(self.catalog.message_ids)
+        values = {name: rows[:, i] for i, name in enumerate(self.names)}
+        attributes: dict[str, np.ndarray] = {}
+        for j, (name, spec) in enumerate(self.attributes.items()):
+            col = rows[:, k + m + j]
+            if spec.type == "numeric":
+                attributes[name] = col
+            else:
+                known = np.asarray([*spec.values, ""], dtype=object)
+                attributes[name] = known[np.where(col >= 0, col, len(spec.values)).astype(int)]
+        channels = self.catalog.channel_ids
+        return Signals(
+            customer_ids=np.asarray(customer_ids, dtype=object),
+            now=now,
+            channels=channels,
+            message_ids=self.catalog.message_ids,
+            values=values,
+            consent=np.column_stack([values[f"{c}_consent"] > 0.5 for c in channels]),
+            days_since_message=rows[:, k : k + m],
+            attributes=attributes,
+        )
 
 
 @dataclass
@@ -277,6 +353,7 @@ class DecisionService:
             ),
             dist_key=tuple(json.dumps(i) + ":" for i in cat.actions.ids),
             sup_json=sup,
+            codec=SignalCodec(cat),
         )
 
     def _current(self, conn: Connection) -> Runtime:
@@ -755,6 +832,7 @@ class DecisionService:
             "request_context": None if context is None else json.dumps(context),
             "catalog_version": rt.versions["catalog"],
             "x": [r.tobytes() for r in X],
+            "signals": [r.tobytes() for r in rt.codec.encode(batch.signals)],
             "allowed": [r.tobytes() for r in allowed],
             "window_end": t + rt.goal.window_seconds,
             "reward": None,
@@ -1536,6 +1614,7 @@ class DecisionService:
                     decisions.c.propensity,
                     decisions.c.reward,
                     decisions.c.probs,
+                    decisions.c.signals,
                 )
                 .where(
                     decisions.c.closed.is_(True),
@@ -1559,8 +1638,15 @@ class DecisionService:
             if n
             else np.zeros((0, n_act), dtype=bool)
         )
+        signals = None
+        if n and all(r.signals is not None for r in rows):
+            signals = rt.codec.decode(
+                np.frombuffer(b"".join(r.signals for r in rows), dtype=np.float32).reshape(n, -1),
+                np.array([r.customer_id for r in rows], dtype=object),
+                datetime.fromtimestamp(rows[-1].created_at, UTC),
+            )
         batch = LoggedBatch(
-            Context(X.astype(np.float64), rt.catalog.actions, rt.encoder.feature_names, None),
+            Context(X.astype(np.float64), rt.catalog.actions, rt.encoder.feature_names, signals),
             allowed,
             np.array([r.action for r in rows], dtype=np.int64),
             np.array([r.propensity for r in rows], dtype=float),

@@ -91,6 +91,9 @@ decisions = Table(
     Column("request_context", Text, nullable=True),  # JSON text
     Column("catalog_version", Integer, nullable=False),
     Column("x", LargeBinary, nullable=False),  # float32 (n_features,)
+    # float32: the raw signals, days since each message, attribute codes (see
+    # nba.api.services.SignalCodec) — what rule policies and what-ifs read
+    Column("signals", LargeBinary, nullable=True),
     Column("allowed", LargeBinary, nullable=False),  # np.packbits of (n_actions,)
     Column("window_end", Float, nullable=False),
     Column("reward", Float, nullable=True),

@@ -66,6 +66,16 @@ def test_export_parquet_and_dsjson(db_env: str, tmp_path: Path) -> None:
     back = np.argsort(logs.decision_ids.astype(str))
     assert np.array_equal(logs.batch.action[back], batch.action[order])
     assert np.allclose(logs.batch.propensity[back], batch.propensity[order])
+    # the raw signals travel with the log: the rule baseline is evaluated on it
+    assert logs.has_signals
+    from nba.policies.rules import RulePolicy
+    from nba.settings import EXAMPLE_DIR
+
+    rules = RulePolicy(rules=str(EXAMPLE_DIR / "rules.yaml"))
+    again = rules.predict_proba(logs.batch.context, logs.batch.allowed).argmax(axis=1)
+    assert np.array_equal(again[back], batch.action[order])  # the service served the rules
+    res = CliRunner().invoke(app, ["evaluate", "--logs", str(out), "--policy", "rules", "--json"])
+    assert res.exit_code == 0, res.output
     ds = tmp_path / "log.dsjson"
     res = CliRunner().invoke(app, ["export", "--format", "dsjson", "--out", str(ds)])
     assert res.exit_code == 0, res.output
