@@ -1,4 +1,4 @@
-"""Benchmark: the default experiment end to end (20,000 customers x 60 days, 7 policies, 5 seeds).
+"""Benchmark: the default experiment end to end (20,000 customers x 60 days, 8 policies, 5 seeds).
 
 Prints the wall time, the time per policy run, and the comparison (JSON).
 Usage::

@@ -22,7 +22,6 @@ from nba.decision import Decision
 from nba.features.encoding import Encoder
 from nba.features.signals import CustomerStates, Signals
 from nba.guardrails.evaluate import GuardrailResult, Guardrails
-from nba.guardrails.rules import Budget
 from nba.policies.base import Context, Policy
 
 __all__ = ["Decider", "DecisionBatch", "sample_actions"]
@@ -38,10 +37,29 @@ def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     >>> sample_actions(np.array([[0.0, 1.0, 0.0]]), np.random.default_rng(0)).tolist()
     [1]
     """
-    cum = np.cumsum(probs, axis=1)
+    # the ufuncs themselves rather than np.cumsum / .sum: same sums, without
+    # the Python wrappers that cost more than the arithmetic for one customer
+    cum = np.add.accumulate(probs, axis=1)
     cum /= cum[:, -1:]
     u = rng.random((probs.shape[0], 1))
-    return (cum <= u).sum(axis=1)
+    return np.add.reduce(cum <= u, axis=1)
+
+
+def _id_bytes(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Shape (n, 16) uint8: ``rng.bytes(16 * n)``, the bytes of n decision ids.
+
+    ``Generator.bytes`` draws 32-bit words through ``integers``, several
+    microseconds a call. For PCG64 (the default) with no half-used 64-bit
+    word buffered, those words are the low then high halves of the next 2n
+    raw 64-bit outputs, so reading the raw outputs as little-endian bytes
+    gives the same ids and leaves the generator in the same state
+    (``tests/test_pipeline.py`` checks it); otherwise ``bytes`` it is.
+    """
+    bits = rng.bit_generator
+    if n and type(bits) is np.random.PCG64 and not bits.state["has_uint32"]:
+        raw = bits.random_raw(2 * n).astype("<u8", copy=False)
+        return raw.view(np.uint8).reshape(n, 16)
+    return np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16)
 
 
 @dataclass(frozen=True)
@@ -194,25 +212,22 @@ class Decider:
         DecisionBatch
         """
         context = self.encoder.encode(signals)
-        budgets: tuple[Budget, ...] = self.guardrails.spec.budgets
-        left = (
-            dict(budget_left)
-            if budget_left is not None
-            else {b.channel: float(b.max_per_day) for b in budgets}
-        )
+        left = dict(budget_left) if budget_left is not None else self.guardrails.full_budgets()
         verdict = self.guardrails.evaluate(signals, left)
-        allowed, reason = verdict.allowed.copy(), verdict.reason.copy()
-        probs = self.policy.predict_proba(context, allowed)
+        # the verdict's arrays are this call's own: budgets update them in place
+        probs = self.policy.predict_proba(context, verdict.allowed)
         action = sample_actions(probs, self.rng)
-        if budgets:
-            self._allocate_budgets(context, allowed, reason, probs, action, left)
+        if np.logical_or.reduce(self.guardrails.budgeted[action]):  # any budget to share?
+            self._allocate_budgets(context, verdict.allowed, verdict.reason, probs, action, left)
         n = len(action)
         propensity = probs[np.arange(n), action]
-        explored = propensity < probs.max(axis=1) - 1e-12
-        ids = np.frombuffer(self.rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16)
+        # "below the row's maximum - 1e-12" as "below some entry - 1e-12": the
+        # same test, without a slow per-row max over short rows
+        explored = np.logical_or.reduce(propensity[:, None] < probs - 1e-12, axis=1)
+        ids = _id_bytes(self.rng, n)
         return DecisionBatch(
             context=context,
-            guardrails=GuardrailResult(allowed, reason, verdict.rule_names, verdict.holdout),
+            guardrails=verdict,
             probs=probs,
             action=action,
             propensity=propensity,
@@ -234,16 +249,11 @@ class Decider:
     ) -> None:
         """Rows past a channel's budget are decided again without it (in place)."""
         ci = self.catalog.actions.channel_index
-        chan_ids = self.catalog.channel_ids
-        code = {
-            b.channel: self.guardrails.rule_names.index(b.name)
-            for b in self.guardrails.spec.budgets
-        }
+        scope = self.guardrails.budget_scope
         pending = np.arange(len(action))
         while pending.size:
             over: list[np.ndarray] = []
-            for channel in code:
-                j = chan_ids.index(channel)
+            for channel, j, _, _ in scope:
                 on = pending[ci[action[pending]] == j]
                 keep = (
                     int(max(left.get(channel, np.inf), 0))
@@ -255,13 +265,12 @@ class Decider:
             pending = np.sort(np.concatenate(over)) if over else np.array([], dtype=int)
             if not pending.size:
                 return
-            for channel, c in code.items():
+            sub_allowed, sub_reason = allowed[pending], reason[pending]
+            for channel, _, code, cols in scope:
                 if left.get(channel, np.inf) <= 0:
-                    cols = np.flatnonzero(ci == chan_ids.index(channel))
-                    sub = allowed[np.ix_(pending, cols)]
-                    r = reason[np.ix_(pending, cols)]
-                    r[sub] = c
-                    reason[np.ix_(pending, cols)] = r
-                    allowed[np.ix_(pending, cols)] = False
-            probs[pending] = self.policy.predict_proba(context.take(pending), allowed[pending])
-            action[pending] = sample_actions(probs[pending], self.rng)
+                    sub_reason[:, cols] = np.where(sub_allowed[:, cols], code, sub_reason[:, cols])
+                    sub_allowed[:, cols] = False
+            allowed[pending], reason[pending] = sub_allowed, sub_reason
+            sub_probs = self.policy.predict_proba(context.take(pending), sub_allowed)
+            probs[pending] = sub_probs
+            action[pending] = sample_actions(sub_probs, self.rng)

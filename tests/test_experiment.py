@@ -55,7 +55,7 @@ def test_shipped_experiment_configs_load(path):
     assert loaded.config.baseline == "rules"
     if path.name == "experiment.yaml":
         c = loaded.config
-        assert (c.customers, c.days, len(c.seeds), len(c.policies)) == (20000, 60, 5, 7)
+        assert (c.customers, c.days, len(c.seeds), len(c.policies)) == (20000, 60, 5, 8)
 
 
 def test_summary_has_the_design_shape(tmp_path):

@@ -11,6 +11,7 @@ attributes (numeric as is, categorical one-hot).
 from __future__ import annotations
 
 from functools import cached_property
+from operator import itemgetter
 
 import numpy as np
 
@@ -36,6 +37,10 @@ _GLOBAL_LOG = (
 class Encoder:
     """Turns :class:`Signals` into a :class:`Context` for a catalog.
 
+    The column layout is fixed by the catalog, so it is worked out once; an
+    encoding is then a few numpy operations whatever the number of customers
+    (one customer is a batch of one).
+
     Examples
     --------
     >>> from datetime import UTC, datetime
@@ -51,6 +56,42 @@ class Encoder:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        n_ch = len(catalog.channel_ids)
+        logs = 1 + len(self._log_inputs)
+        self._logs = slice(1, logs)
+        self._get_logged = itemgetter(*self._log_inputs)  # >= 9 names: gives a tuple
+        self._consent = slice(logs, logs + n_ch)
+        self._stages = slice(self._consent.stop, self._consent.stop + len(STAGES))
+        self._sin, self._cos = self._stages.stop, self._stages.stop + 1
+        # attributes, in catalog order: numeric ones one column each;
+        # categorical ones one-hot, compared at once against every
+        # (attribute, value) column
+        col = self._cos + 1
+        self._numeric: list[tuple[str, float, int]] = []  # (attribute, default, column)
+        categorical: list[str] = []
+        onehot: list[int] = []  # the one-hot columns, and per column:
+        rows: list[int] = []  # its attribute's row among the stacked categorical values
+        values: list[str] = []  # the value it stands for
+        for a, spec in catalog.attributes.items():
+            if spec.type == "numeric":
+                self._numeric.append((a, spec.default, col))
+                col += 1
+            else:
+                onehot += range(col, col + len(spec.values))
+                rows += [len(categorical)] * len(spec.values)
+                values += spec.values
+                categorical.append(a)
+                col += len(spec.values)
+        self._categorical = tuple(categorical)
+        # the usual case, one block of columns, is written faster as a slice
+        self._onehot: slice | np.ndarray = (
+            slice(onehot[0], onehot[-1] + 1)
+            if onehot and onehot[-1] - onehot[0] == len(onehot) - 1
+            else np.array(onehot, dtype=np.intp)
+        )
+        self._onehot_rows = np.array(rows, dtype=np.intp)
+        self._onehot_values = np.array(values, dtype=object).reshape(-1, 1)
+        self._n_features = col
 
     @cached_property
     def _log_inputs(self) -> tuple[str, ...]:
@@ -79,14 +120,6 @@ class Encoder:
                 names += [f"{a}={v}" for v in spec.values]
         return tuple(names)
 
-    @cached_property
-    def _categories(self) -> dict[str, np.ndarray]:
-        return {
-            a: np.array(spec.values, dtype=object)
-            for a, spec in self.catalog.attributes.items()
-            if spec.type == "categorical"
-        }
-
     def encode(self, signals: Signals) -> Context:
         """Encode n customers' signals.
 
@@ -97,32 +130,39 @@ class Encoder:
         """
         n = len(signals)
         v = signals.values
-        logs = np.log1p(np.maximum(np.stack([v[k] for k in self._log_inputs], axis=1), 0.0))
+        # Built transposed, (n_features, n): each block is a run of contiguous
+        # rows that numpy writes in one call (ufuncs straight into them with
+        # `out`), then turned into the C-ordered (n, n_features) policies use.
+        XT = np.empty((self._n_features, n))
+        XT[0] = 1.0
+        logs = XT[self._logs]
+        np.concatenate(self._get_logged(v), out=logs.reshape(-1))
+        np.maximum(logs, 0.0, out=logs)
+        np.log1p(logs, out=logs)
+        XT[self._consent] = signals.consent.T
+        np.equal(v["stage"], _STAGE_CODES, out=XT[self._stages])
         angle = v["local_hour"] * (2 * np.pi / 24.0)
-        blocks = [
-            np.ones((n, 1)),
-            logs,
-            signals.consent.astype(np.float64),
-            _STAGE_EYE[v["stage"].astype(np.int64)],
-            np.sin(angle)[:, None],
-            np.cos(angle)[:, None],
-        ]
-        for a, spec in self.catalog.attributes.items():
-            raw = signals.attributes.get(a)
-            if spec.type == "numeric":
-                col = np.full(n, spec.default) if raw is None else raw.astype(np.float64)
-                blocks.append(col[:, None])
+        np.sin(angle, out=XT[self._sin])
+        np.cos(angle, out=XT[self._cos])
+        attrs = signals.attributes
+        for a, default, col in self._numeric:
+            XT[col] = attrs[a] if a in attrs else default
+        if self._categorical:
+            # an attribute not given matches no value: its columns stay 0
+            raw = [
+                attrs[a] if a in attrs else np.full(n, None, dtype=object)
+                for a in self._categorical
+            ]
+            stacked = np.concatenate(raw).reshape(len(raw), n)[self._onehot_rows]
+            if isinstance(self._onehot, slice):
+                np.equal(stacked, self._onehot_values, out=XT[self._onehot])
             else:
-                cats = self._categories[a]
-                blocks.append(
-                    np.zeros((n, len(cats)))
-                    if raw is None
-                    else (raw[:, None] == cats[None, :]).astype(np.float64)
-                )
-        X = np.concatenate(blocks, axis=1)
+                XT[self._onehot] = stacked == self._onehot_values
+        X = np.ascontiguousarray(XT.T)
         return Context(
             X=X, actions=self.catalog.actions, feature_names=self.feature_names, signals=signals
         )
 
 
-_STAGE_EYE = np.eye(len(STAGES))
+#: Stage index of each one-hot column (the ``stage`` signal holds the index).
+_STAGE_CODES = np.arange(len(STAGES), dtype=np.float64).reshape(-1, 1)

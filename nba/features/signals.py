@@ -153,7 +153,7 @@ class Signals:
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return int(self.customer_ids.shape[0])
+        return len(self.customer_ids)
 
     def __getitem__(self, name: str) -> np.ndarray:
         """A signal or an attribute by name."""

@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nba.catalog import Catalog
 from nba.events import Event, EventType
-from nba.features.signals import CustomerStates
+from nba.features.signals import EVENT_CODES, CustomerStates
 from nba.guardrails import Guardrails, holdout_draw, parse_guardrails
+from nba.guardrails.evaluate import _holdout_below
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # 12:00 UTC
 
@@ -143,3 +146,58 @@ def test_holdout_is_stable_and_close_to_share(catalog: Catalog) -> None:
     assert 60 < held.sum() < 140
     assert not res.allowed[held, 1:].any() and res.allowed[~held, 1:].any()
     assert (res.reason[held, 1:] == res.rule_names.index("holdout")).all()
+
+
+def test_quiet_hours_within_a_day(catalog: Catalog) -> None:
+    doc = {"quiet_hours": [{"name": "lunch", "start": "12:30", "end": 14, "channels": ["sms"]}]}
+    paris = _states(catalog, timezones=["Europe/Paris"])  # 13:00 in Paris
+    assert _removed(catalog, doc, paris)["brand_story@sms"] == "lunch"
+    assert _removed(catalog, doc, paris, NOW + timedelta(hours=1)) == {}  # 14:00: over
+    assert _removed(catalog, doc, paris, NOW - timedelta(minutes=31)) == {}  # 12:29: not yet
+
+
+def test_more_rules_than_bits_in_a_word(catalog: Catalog) -> None:
+    """Rules past the 64th are reported too, and the first rule still wins."""
+    def caps(fire: set[int]) -> dict:
+        return {"frequency_caps": [{"name": f"cap{i}", "channel": "sms", "window_days": 7,
+                                    "max": 0 if i in fire else 5} for i in range(80)]}
+
+    st = _states(catalog)
+    assert _removed(catalog, caps({70}), st)["brand_story@sms"] == "cap70"
+    assert _removed(catalog, caps({70, 3}), st)["brand_story@sms"] == "cap3"
+    assert _removed(catalog, caps({70}), CustomerStates(catalog, ["c"]))["brand_story@sms"] == (
+        "consent")
+    assert "brand_story@email" not in _removed(catalog, caps(set(range(80))), st)
+
+
+def test_many_customers_at_once_equal_one_at_a_time(catalog: Catalog,
+                                                    guardrails: Guardrails) -> None:
+    rng = np.random.default_rng(3)
+    n = 5000  # more than one block of the evaluation
+    st = CustomerStates(catalog, [f"c{i}" for i in range(n)],
+                        consent=rng.random((n, len(catalog.channels))) < 0.8,
+                        timezones=rng.choice(["UTC", "Asia/Tokyo", "America/Denver"], n),
+                        attributes={"has_app": rng.choice(np.array(["yes", "no"], object), n)})
+    k = 6 * n
+    types = [EventType.SENT, EventType.PURCHASE, EventType.CART_ADD, EventType.PAGE_VIEW]
+    st.apply_arrays(rng.integers(0, n, k), NOW.timestamp() - rng.random(k) * 90 * 86400,
+                    rng.choice([EVENT_CODES[t] for t in types], k),
+                    rng.integers(0, len(catalog.channels), k),
+                    rng.integers(0, len(catalog.messages), k), rng.random(k) * 20)
+    sig = st.signals(NOW)
+    for left in (None, {"sms": 0.0}):
+        res = guardrails.evaluate(sig, left)
+        assert res.holdout.any() and not res.allowed[:, 1:].all()
+        for i in range(0, n, 37):
+            one = guardrails.evaluate(sig.take(np.array([i])), left)
+            np.testing.assert_array_equal(one.allowed, res.allowed[i : i + 1])
+            np.testing.assert_array_equal(one.reason, res.reason[i : i + 1])
+            np.testing.assert_array_equal(one.holdout, res.holdout[i : i + 1])
+
+
+@given(st.floats(0.0, 1.0, exclude_max=True))
+def test_holdout_threshold_on_the_digest_is_the_draw_threshold(share: float) -> None:
+    below = _holdout_below(share)
+    digests = np.array([0, max(below - 1, 0), below, min(below + 1, 2**64 - 1), 2**64 - 1,
+                        2**63, 2**53 + 1], dtype=np.uint64)
+    np.testing.assert_array_equal(digests < below, digests / 2.0**64 < share)
