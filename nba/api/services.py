@@ -128,26 +128,30 @@ class SignalCodec:
         self.catalog = catalog
         self.names = tuple(d.name for d in signal_definitions(catalog.channel_ids))
         self.attributes = dict(catalog.attributes)
+        self._codes = {
+            name: {v: float(c) for c, v in enumerate(spec.values)}
+            for name, spec in self.attributes.items()
+            if spec.type != "numeric"
+        }
 
     def encode(self, signals: Signals) -> np.ndarray:
         """Shape (n, width) float32."""
-        n = len(signals)
-        cols = [np.asarray(signals.values[k], dtype=np.float64) for k in self.names]
-        blocks = [np.column_stack(cols) if cols else np.zeros((n, 0)), signals.days_since_message]
-        for name, spec in self.attributes.items():
+        n, k, m = len(signals), len(self.names), len(self.catalog.message_ids)
+        out = np.empty((n, k + m + len(self.attributes)), dtype=np.float32)
+        # column by column into one buffer: cheaper than stacking ~90 arrays per decision
+        for i, name in enumerate(self.names):
+            out[:, i] = signals.values[name]
+        out[:, k : k + m] = signals.days_since_message
+        for j, (name, spec) in enumerate(self.attributes.items()):
             raw = signals.attributes.get(name)
             if spec.type == "numeric":
-                col = np.full(n, spec.default) if raw is None else raw.astype(np.float64)
+                out[:, k + m + j] = spec.default if raw is None else raw.astype(np.float64)
+            elif raw is None:
+                out[:, k + m + j] = -1.0
             else:
-                known = np.asarray(spec.values, dtype=object)
-                hit = (
-                    np.zeros((n, len(known)), dtype=bool)
-                    if raw is None
-                    else np.asarray(raw, dtype=object)[:, None] == known[None, :]
-                )
-                col = np.where(hit.any(axis=1), hit.argmax(axis=1), -1).astype(np.float64)
-            blocks.append(col[:, None])
-        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+                code = self._codes[name]
+                out[:, k + m + j] = [code.get(v, -1.0) for v in raw.tolist()]
+        return out
 
     def decode(self, rows: np.ndarray, customer_ids: np.ndarray, now: datetime) -> Signals:
         """:class:`Signals` from rows :meth:`encode` made."""

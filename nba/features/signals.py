@@ -455,13 +455,12 @@ class CustomerStates:
         """
         n = len(self.customer_ids[rows])
         windows = sorted({1, *WINDOWS})
-        if n <= 256:  # few customers: one small copy, then a weighted sum per window
+        if n <= 256:  # few customers: one small copy, then one product for every window
             age = today - self.slot_day
-            sub = self.counts[:, rows].astype(np.float64)
-            return {
-                w: np.tensordot(((age >= 0) & (age < w)).astype(np.float64), sub, axes=1)
-                for w in windows
-            }
+            inside = (age >= 0)[None, :] & (age[None, :] < np.array(windows)[:, None])
+            sub = self.counts[:, rows].astype(np.float64).reshape(_RING, -1)
+            sums = (inside.astype(np.float64) @ sub).reshape(len(windows), n, self._n_counters)
+            return {w: sums[i] for i, w in enumerate(windows)}
         acc = np.zeros((n, self._n_counters), dtype=np.float64)
         out: dict[int, np.ndarray] = {}
         start = 0
