@@ -270,6 +270,8 @@ def test_config_put_is_validated_versioned_audited_and_effective(client: TestCli
     goal = client.get("/v1/goal").json()["document"]
     assert client.put("/v1/goal", json=goal | {"attribution_window_days": 0}).status_code == 422
     assert client.put("/v1/goal", json=goal | {"attribution_window_days": 3}).status_code == 200
+    bad = client.put("/v1/goal", json=goal | {"attribution": "first_touch"})
+    assert bad.status_code == 422 and "`attribution`" in bad.json()["detail"], bad.text
     cat = client.get("/v1/catalog").json()["document"]
     without_web = cat | {"channels": [c for c in cat["channels"] if c["id"] != "web"]}
     r = client.put("/v1/catalog", json=without_web)  # the guardrails still name `web`
