@@ -20,23 +20,11 @@ import argparse
 import time
 
 import numpy as np
+from bench_policies import action_space  # the same synthetic action space
 
 from nba.catalog import ActionSpace
 from nba.policies.base import Context, LoggedBatch
 from nba.policies.vw import VWPolicy
-
-
-def action_space(n_actions: int, rng: np.random.Generator) -> ActionSpace:
-    """n_actions actions (no-contact included) with one-hot ids and a few shared tags."""
-    base = ActionSpace.from_labels([f"m{j}" for j in range(1, n_actions)])
-    tags = (rng.random((n_actions, 8)) < 0.3).astype(float)
-    return ActionSpace(
-        actions=base.actions,
-        features=np.hstack([base.features, tags]),
-        feature_names=base.feature_names + tuple(f"tag={k}" for k in range(8)),
-        message_index=base.message_index,
-        channel_index=base.channel_index,
-    )
 
 
 def contexts(n: int, d: int, rng: np.random.Generator) -> np.ndarray:

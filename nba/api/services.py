@@ -852,9 +852,10 @@ class DecisionService:
         With ``explain=False`` the bulky ``suppressed`` and ``distribution``
         fields are left out (campaign lists that only need the actions).
         """
-        n = len(batch)
+        heads = DecisionService._json_heads(rt, batch)
         if not explain:
-            return DecisionService._compact_json(rt, batch)
+            return [h + "}" for h in heads]
+        n = len(batch)
         # row i's suppressions are sup[sup_end[i-1]:sup_end[i]], its distribution
         # dist[dist_end[i-1]:dist_end[i]] (flat lists: slicing beats a list of arrays)
         reason = batch.guardrails.reason
@@ -866,31 +867,21 @@ class DecisionService:
         vals = batch.probs[ar, ac].tolist()
         dist = [k + repr(v) for k, v in zip(keys.tolist(), vals, strict=True)]
         dist_end = np.cumsum(np.bincount(ar, minlength=n)).tolist()
-        policy = json.dumps({"name": batch.policy_name, "version": batch.policy_version})
-        created = json.dumps(batch.created_at.isoformat())
-        ids = batch.decision_ids
-        cust = batch.signals.customer_ids
-        action = batch.action.tolist()
-        prop = batch.propensity.tolist()
-        explored = batch.explored.tolist()
-        holdout = batch.guardrails.holdout.tolist()
         out = []
         s_lo = d_lo = 0
         for i in range(n):
             s_hi, d_hi = sup_end[i], dist_end[i]
             out.append(
-                f'{{"decision_id":"{ids[i]}","customer_id":{json.dumps(str(cust[i]))},'
-                f'"action":{rt.action_json[action[i]]},"propensity":{prop[i]!r},'
-                f'"policy":{policy},"explored":{"true" if explored[i] else "false"},'
-                f'"suppressed":[{",".join(sup[s_lo:s_hi])}],"created_at":{created},'
-                f'"holdout":{"true" if holdout[i] else "false"},'
+                f'{heads[i]},"suppressed":[{",".join(sup[s_lo:s_hi])}],'
                 f'"distribution":{{{",".join(dist[d_lo:d_hi])}}}}}'
             )
             s_lo, d_lo = s_hi, d_hi
         return out
 
     @staticmethod
-    def _compact_json(rt: Runtime, batch: DecisionBatch) -> list[str]:
+    def _json_heads(rt: Runtime, batch: DecisionBatch) -> list[str]:
+        """Each decision's JSON object up to (not including) its closing brace, without
+        the ``suppressed`` and ``distribution`` fields."""
         policy = json.dumps({"name": batch.policy_name, "version": batch.policy_version})
         created = json.dumps(batch.created_at.isoformat())
         ids = batch.decision_ids
@@ -903,7 +894,7 @@ class DecisionService:
             f'{{"decision_id":"{ids[i]}","customer_id":{json.dumps(str(cust[i]))},'
             f'"action":{rt.action_json[action[i]]},"propensity":{prop[i]!r},'
             f'"policy":{policy},"explored":{"true" if explored[i] else "false"},'
-            f'"created_at":{created},"holdout":{"true" if holdout[i] else "false"}}}'
+            f'"created_at":{created},"holdout":{"true" if holdout[i] else "false"}'
             for i in range(len(action))
         ]
 

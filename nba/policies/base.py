@@ -40,6 +40,7 @@ __all__ = [
     "epsilon_greedy",
     "uniform",
     "check_allowed",
+    "check_context",
 ]
 
 POLICY_FILE = "policy.json"
@@ -283,7 +284,31 @@ class Policy(ABC):
         return policy
 
 
-# -- distribution helpers ------------------------------------------------------
+# -- validation and distribution helpers ---------------------------------------
+def check_context(owner: str, X: np.ndarray) -> None:
+    """Check that a context's ``X`` is a finite (n_customers, n_features) matrix.
+
+    Raises
+    ------
+    PolicyError
+        Naming ``owner`` and, for NaN or inf, the first bad row.
+
+    Examples
+    --------
+    >>> check_context("LinUCB", np.array([[0.0, 1.0], [np.nan, 0.0]]))
+    Traceback (most recent call last):
+    ...
+    nba.exceptions.PolicyError: LinUCB: context `X` must be finite, got NaN or inf in row 1
+    """
+    if X.ndim != 2:
+        raise PolicyError(
+            f"{owner}: context `X` must be 2-D (n_customers, n_features), got shape {X.shape}"
+        )
+    if not np.isfinite(X).all():
+        row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
+        raise PolicyError(f"{owner}: context `X` must be finite, got NaN or inf in row {row}")
+
+
 def check_allowed(allowed: np.ndarray, n: int, n_actions: int) -> np.ndarray:
     """Validate an allowed mask's shape and that every row allows something."""
     allowed = np.asarray(allowed, dtype=bool)

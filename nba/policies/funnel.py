@@ -58,10 +58,18 @@ from typing import Any, Self
 
 import numpy as np
 
+from nba.catalog import ActionSpace
 from nba.config import load_document
 from nba.exceptions import PolicyError
 from nba.goals import OUTCOMES
-from nba.policies.base import Context, LoggedBatch, Policy, check_allowed, onehot_argmax
+from nba.policies.base import (
+    Context,
+    LoggedBatch,
+    Policy,
+    check_allowed,
+    check_context,
+    onehot_argmax,
+)
 
 __all__ = ["FunnelPolicy"]
 
@@ -74,8 +82,17 @@ _STEPS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("unsubscribe", "channel", "opened", "unsubscribed", ("serves",)),
     ("complaint", "channel", "opened", "complaint", ("serves",)),
 )
+#: Without outcomes: one ridge model of the reward per action.
+_REWARD_STEP = ("reward", "action", "all", "reward", ())
 #: Columns of the reward-weight regression: the outcomes, the send cost, contact.
 _WEIGHT_COLUMNS = (*OUTCOMES, "cost", "contact")
+
+
+def _send_cost(space: ActionSpace) -> np.ndarray:
+    """Shape (n_actions,): each action's send cost (0 when the space has no ``cost`` column)."""
+    if "cost" not in space.feature_names:
+        return np.zeros(len(space))
+    return space.features[:, space.feature_names.index("cost")]
 
 
 class _GroupRidge:
@@ -222,11 +239,7 @@ class FunnelPolicy(Policy):
 
     # -- state --------------------------------------------------------------------------
     def _ensure_state(self, context: Context, with_outcomes: bool) -> None:
-        if context.X.ndim != 2:
-            raise PolicyError(
-                f"FunnelPolicy: context `X` must be 2-D (n_customers, n_features), "
-                f"got shape {context.X.shape}"
-            )
+        check_context("FunnelPolicy", context.X)
         d, n_actions = int(context.X.shape[1]), context.n_actions
         if hasattr(self, "models_"):
             if d != self.n_features_in_ or n_actions != self.n_actions_:
@@ -241,7 +254,7 @@ class FunnelPolicy(Policy):
         self.uses_outcomes_ = with_outcomes
         self.n_examples_ = 0
         self.models_ = {}
-        steps = _STEPS if with_outcomes else (("reward", "action", "all", "reward", ()),)
+        steps = _STEPS if with_outcomes else (_REWARD_STEP,)
         for name, by, _cond, _target, kinds in steps:
             _, n_groups = self._groups(context, by)
             k = d + self._action_columns(context, kinds).shape[1] + int("serves" in kinds)
@@ -272,8 +285,6 @@ class FunnelPolicy(Policy):
             return self
         ctx, action = batch.context, np.asarray(batch.action, dtype=np.int64)
         X = np.asarray(ctx.X, dtype=np.float64)
-        if not np.isfinite(X).all():
-            raise PolicyError("FunnelPolicy: context `X` must be finite, got NaN or inf")
         contact = np.asarray(ctx.actions.message_index)[action] >= 0
         serves_chosen = self._serves(ctx, action)
         if self.uses_outcomes_ and batch.outcomes is not None:
@@ -283,16 +294,11 @@ class FunnelPolicy(Policy):
                 "opened": contact & ((out["opened"] > 0) | (out["clicked"] > 0)),
                 "clicked": contact & (out["clicked"] > 0),
             }
-            targets: dict[str, np.ndarray] = {
-                k: np.minimum(v, 1.0) for k, v in out.items() if k != "revenue"
+            # steps model "did it happen"; purchases and revenue are expected amounts
+            targets = {
+                k: v if k in ("purchase", "revenue") else np.minimum(v, 1.0) for k, v in out.items()
             }
-            targets["revenue"] = out["revenue"]
-            targets["purchase"] = out["purchase"]
-            cost = (
-                ctx.actions.features[:, ctx.actions.feature_names.index("cost")][action]
-                if ("cost" in ctx.actions.feature_names)
-                else np.zeros(len(action))
-            )
+            cost = _send_cost(ctx.actions)[action]
             W = np.column_stack([*(out[k] for k in OUTCOMES), cost, contact.astype(float)])
             self.weight_gram_ = self.weight_gram_ + W.T @ W
             self.weight_xty_ = self.weight_xty_ + W.T @ np.asarray(batch.reward, dtype=float)
@@ -301,7 +307,7 @@ class FunnelPolicy(Policy):
         else:
             reached = {"all": np.ones(len(action), dtype=bool)}
             targets = {"reward": np.asarray(batch.reward, dtype=np.float64)}
-            steps = (("reward", "action", "all", "reward", ()),)
+            steps = (_REWARD_STEP,)
         for name, by, cond, target, kinds in steps:
             rows = np.flatnonzero(reached[cond])
             if not rows.size:
@@ -359,13 +365,7 @@ class FunnelPolicy(Policy):
             + w["complaint"] * prob["complaint"]
             + prob["click"] * after_click
         )
-        space = context.actions
-        cost = (
-            space.features[:, space.feature_names.index("cost")]
-            if "cost" in space.feature_names
-            else np.zeros(A)
-        )
-        score = score + w["cost"] * cost[None, :] + w["contact"]
+        score = score + w["cost"] * _send_cost(context.actions)[None, :] + w["contact"]
         return np.where(contact[None, :], score, 0.0)
 
     def _support(self, context: Context) -> np.ndarray:

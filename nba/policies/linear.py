@@ -41,7 +41,14 @@ import numpy as np
 
 from nba.exceptions import PolicyError
 from nba.policies._threads import run_blocks, single_threaded
-from nba.policies.base import Context, LoggedBatch, Policy, check_allowed, onehot_argmax
+from nba.policies.base import (
+    Context,
+    LoggedBatch,
+    Policy,
+    check_allowed,
+    check_context,
+    onehot_argmax,
+)
 
 __all__ = ["LinUCB", "LinearTS"]
 
@@ -55,12 +62,6 @@ _TS_BLOCK = 512
 _SMALL = 64
 #: Relative tolerance under which two UCB scores count as tied.
 _TIE_RTOL = 1e-6
-
-
-def _check_finite(owner: str, X: np.ndarray) -> None:
-    if not np.isfinite(X).all():
-        row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
-        raise PolicyError(f"{owner}: context `X` must be finite, got NaN or inf in row {row}")
 
 
 def _check_number(owner: str, name: str, value: Any, *, low: float, strict: bool) -> float:
@@ -108,11 +109,7 @@ class _RidgeBandit(Policy):
         _check_number(type(self).__name__, "ridge", self.ridge, low=0.0, strict=True)
 
     def _ensure_state(self, context: Context) -> None:
-        if context.X.ndim != 2:
-            raise PolicyError(
-                f"{type(self).__name__}: context `X` must be 2-D (n_customers, n_features), "
-                f"got shape {context.X.shape}"
-            )
+        check_context(type(self).__name__, context.X)
         d_in, n_actions = int(context.X.shape[1]), context.n_actions
         if hasattr(self, "A_"):
             if d_in != self.n_features_in_:
@@ -186,7 +183,6 @@ class _RidgeBandit(Policy):
         """
         batch.validate()
         self._ensure_state(batch.context)
-        _check_finite(type(self).__name__, batch.context.X)
         if len(batch) == 0:
             return self
         Xd = self._design(batch.context.X)
@@ -232,7 +228,6 @@ class _RidgeBandit(Policy):
 
     def _start(self, context: Context, allowed: np.ndarray) -> np.ndarray:
         self._ensure_state(context)
-        _check_finite(type(self).__name__, context.X)
         return check_allowed(allowed, len(context), context.n_actions)
 
 

@@ -36,7 +36,14 @@ from sklearn.linear_model import Ridge
 
 from nba.exceptions import PolicyError
 from nba.policies._threads import run_blocks, single_threaded
-from nba.policies.base import Context, LoggedBatch, Policy, check_allowed, epsilon_greedy
+from nba.policies.base import (
+    Context,
+    LoggedBatch,
+    Policy,
+    check_allowed,
+    check_context,
+    epsilon_greedy,
+)
 
 __all__ = ["RewardModelPolicy", "MODELS"]
 
@@ -137,13 +144,7 @@ class RewardModelPolicy(Policy):
 
     def _check_context(self, context: Context) -> None:
         X = context.X
-        if X.ndim != 2:
-            raise PolicyError(
-                "RewardModelPolicy: context `X` must be 2-D (n_customers, n_features), "
-                f"got shape {X.shape}"
-            )
-        if not np.isfinite(X).all():
-            raise PolicyError("RewardModelPolicy: context `X` must be finite, got NaN or inf")
+        check_context("RewardModelPolicy", X)
         if hasattr(self, "n_features_in_"):
             if X.shape[1] != self.n_features_in_:
                 raise PolicyError(

@@ -91,9 +91,7 @@ def _concat_context(parts: list[Context]) -> Context:
     )
 
 
-def join_rewards(
-    sim: Simulator, first: int, last: int
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def join_rewards(sim: Simulator, first: int, last: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The goal's reward of decisions ``first:last`` and their outcomes, from the events so far.
 
     The decisions' windows must have closed.
@@ -130,9 +128,7 @@ def join_rewards(
     reward = -goal.action_cost[act]
     ok = (att >= 0) & ~late
     np.add.at(reward, att[ok], w[sel][ok])
-    outcomes = outcome_counts(
-        np.where(ok, att, -1), ev["code"][sel], ev["value"][sel], c1 - c0
-    )
+    outcomes = outcome_counts(np.where(ok, att, -1), ev["code"][sel], ev["value"][sel], c1 - c0)
     part = slice(first - c0, last - c0)
     return reward[part], {k: v[part] for k, v in outcomes.items()}
 
