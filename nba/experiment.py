@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nba.config import load_document, validate
 from nba.exceptions import ConfigError, NBAError
-from nba.policies.spec import make_policy, parse_spec, policy_class
+from nba.policies.spec import check_spec, make_policy
 from nba.simulator.run import DAILY_METRICS, RunResult, run_policy
 from nba.simulator.scenario import Scenario, load_scenario
 
@@ -133,16 +133,9 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         if e.spec == "oracle":
             continue
         try:
-            name, params = parse_spec(e.spec)
-            klass = policy_class(name)
+            check_spec(e.spec)
         except NBAError as exc:
             raise ExperimentError(f"{p}, policy `{e.name}`: {exc}") from None
-        unknown = [k for k in params if k not in klass._param_names()]
-        if unknown:
-            raise ExperimentError(
-                f"{p}, policy `{e.name}`: unknown parameter `{unknown[0]}` for `{name}`; "
-                f"expected one of {', '.join(klass._param_names()) or '(none)'}"
-            )
     scenario_path = p.parent / cfg.scenario
     return LoadedExperiment(cfg, load_scenario(scenario_path), p, scenario_path)
 

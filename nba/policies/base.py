@@ -221,6 +221,11 @@ class Policy(ABC):
         Shape (n_customers, n_actions): zero outside ``allowed``, rows sum to 1.
         """
 
+    def diagnostics(self) -> dict[str, float]:
+        """Finite figures about the policy's own state, tracked per simulated day
+        (MLflow metrics ``policy.<name>``); none by default."""
+        return {}
+
     def fit(self, batch: LoggedBatch) -> Self:
         """Forget learned state and learn from ``batch``."""
         self.reset()

@@ -17,7 +17,7 @@ from typing import Any
 from nba.exceptions import PolicySpecError
 from nba.policies.base import POLICY_FILE, Policy
 
-__all__ = ["POLICIES", "parse_spec", "make_policy", "policy_class"]
+__all__ = ["POLICIES", "check_spec", "parse_spec", "make_policy", "policy_class"]
 
 #: spec name -> "module:Class"; imported lazily so that e.g. Vowpal Wabbit
 #: loads only when a VW policy is asked for.
@@ -30,6 +30,7 @@ POLICIES: dict[str, str] = {
     "lints": "nba.policies.linear:LinearTS",
     "reward-model": "nba.policies.reward_model:RewardModelPolicy",
     "funnel": "nba.policies.funnel:FunnelPolicy",
+    "guarded": "nba.policies.guarded:GuardedPolicy",
 }
 
 
@@ -88,6 +89,44 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), params
 
 
+def check_spec(spec: str) -> tuple[type[Policy], dict[str, Any], bool]:
+    """Check a spec's name and parameter names without building the policy.
+
+    Returns
+    -------
+    (class, parameters, guarded)
+        The policy class, its parameters from the spec (without ``guard``),
+        and whether ``guard=true`` asks for a guarded rollout against the rules.
+
+    Raises
+    ------
+    PolicySpecError
+        If the name or a parameter is unknown, or ``guard`` is misused.
+
+    Examples
+    --------
+    >>> check_spec("linucb:alpha=0.5,guard=true")[1:]
+    ({'alpha': 0.5}, True)
+    """
+    name, params = parse_spec(spec)
+    klass = policy_class(name)
+    guard = params.pop("guard", False)
+    if not isinstance(guard, bool):
+        raise PolicySpecError(f"policy spec `{spec}`: `guard` must be true or false, got {guard!r}")
+    if guard and (klass.kind != "learned" or name == "guarded"):
+        raise PolicySpecError(
+            f"policy spec `{spec}`: `guard` applies to learned policies, not `{name}`"
+        )
+    accepted = klass._param_names()
+    for key in params:
+        if key not in accepted:
+            raise PolicySpecError(
+                f"policy spec `{spec}`: unknown parameter `{key}` for `{name}`; "
+                f"expected one of {', '.join(accepted) or '(none)'}"
+            )
+    return klass, params, guard
+
+
 def make_policy(spec: str, **defaults: Any) -> Policy:
     """Build a policy from a spec, or load it from a saved directory.
 
@@ -95,7 +134,9 @@ def make_policy(spec: str, **defaults: Any) -> Policy:
     ----------
     spec
         ``NAME``, ``NAME:key=value,...`` or the path of a directory written
-        by :meth:`Policy.save` / ``nba train --out``.
+        by :meth:`Policy.save` / ``nba train --out``. ``guard=true`` on a
+        learned policy rolls it out against the rules
+        (:class:`~nba.policies.guarded.GuardedPolicy`).
     **defaults
         Keyword arguments used when the spec does not set them and the
         policy accepts them (e.g. ``random_state``, ``rules``).
@@ -108,15 +149,17 @@ def make_policy(spec: str, **defaults: Any) -> Policy:
     path = Path(spec)
     if (path / POLICY_FILE).is_file():
         return Policy.load(path)
-    name, params = parse_spec(spec)
-    klass = policy_class(name)
+    klass, params, guard = check_spec(spec)
+    if guard:
+        from nba.policies.guarded import GuardedPolicy
+
+        rest = [p for p in spec.partition(":")[2].split(",") if p.split("=")[0].strip() != "guard"]
+        inner = spec.partition(":")[0].strip() + (":" + ",".join(rest) if rest else "")
+        make_policy(inner, **defaults)  # the challenger's errors now rather than at first use
+        return GuardedPolicy(
+            challenger=inner, rules=defaults.get("rules"), random_state=defaults.get("random_state")
+        )
     accepted = klass._param_names()
-    for key in params:
-        if key not in accepted:
-            raise PolicySpecError(
-                f"policy spec `{spec}`: unknown parameter `{key}` for `{name}`; "
-                f"expected one of {', '.join(accepted) or '(none)'}"
-            )
     for key, value in defaults.items():
         if key in accepted and key not in params:
             params[key] = value

@@ -46,7 +46,8 @@ class RunResult:
     """What one policy did in one simulated run.
 
     ``daily`` holds one dict of :data:`DAILY_METRICS` per day (cumulative
-    per-customer figures unless named ``daily_``); ``by_channel`` and
+    per-customer figures unless named ``daily_``), plus the policy's own
+    :meth:`~nba.policies.base.Policy.diagnostics` as ``policy.<name>``; ``by_channel`` and
     ``by_message`` are rows of counts for the CSV breakdowns.
     """
 
@@ -298,6 +299,7 @@ def run_policy(
         if opp.end_of_day:  # end of the day: budgets, metrics, learning
             violations += sum(max(0, day_sends.get(k, 0) - v) for k, v in budget_max.items())
             snap = tally.snapshot(day_reward)
+            snap.update({f"policy.{k}": v for k, v in policy.diagnostics().items()})
             result.daily.append(snap)
             if on_day is not None:
                 on_day(opp.day, snap)

@@ -86,6 +86,9 @@ def track_experiment(
                 **{f"policy.{k}": v for k, v in flags.items()},
             }
             series = {m: [(day + 1, d[m]) for day, d in enumerate(r.daily)] for m in DAILY_METRICS}
+            for day, row in enumerate(r.daily):  # the policy's own figures, e.g. a guard's share
+                for m in row.keys() - DAILY_METRICS:
+                    series.setdefault(m, []).append((day + 1, row[m]))
             rid = tracker.start_child(f"{r.policy_name}-seed{r.seed}", params, series)
             tracker.log_metrics(
                 rid,

@@ -22,7 +22,7 @@ from nba.policies.spec import make_policy, parse_spec
         (
             "nope",
             "unknown policy `nope`; expected one of rules, random, constant, vw, linucb, "
-            "lints, reward-model, funnel or the directory of a saved policy",
+            "lints, reward-model, funnel, guarded or the directory of a saved policy",
         ),
         (
             "linucb:beta=1",

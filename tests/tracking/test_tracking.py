@@ -34,7 +34,12 @@ def experiment(tmp_path_factory):
         "customers": 200,
         "days": 4,
         "seeds": [0, 1],
-        "policies": ["rules", "random", {"name": "lin", "spec": "linucb:alpha=0.1"}, "oracle"],
+        "policies": [
+            "rules",
+            "random",
+            {"name": "lin", "spec": "linucb:alpha=0.1,guard=true"},
+            "oracle",
+        ],
     }
     path = tmp / "exp.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -66,6 +71,10 @@ def test_runs_hold_params_metrics_and_artifacts(experiment):
         assert arts == {"breakdowns/by_channel.csv", "breakdowns/by_message.csv"}
     lin = next(r for r in children if r.data.params["policy"] == "lin")
     assert lin.data.params["policy.alpha"] == "0.1"
+    # the guarded rollout's traffic share, per simulated day
+    share = client.get_metric_history(lin.info.run_id, "policy.guard_share")
+    assert [m.step for m in sorted(share, key=lambda m: m.step)] == [1, 2, 3, 4]
+    assert all(0 < m.value < 1 for m in share)
     top = {a.path for a in client.list_artifacts(ml["parent_run_id"])}
     assert {"config", "plots", "results.json", "summary.csv"} <= top
     plots = {a.path for a in client.list_artifacts(ml["parent_run_id"], "plots")}
