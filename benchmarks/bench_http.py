@@ -11,8 +11,9 @@ handler shape) and measures, in the same run:
 - event ingestion: events/s with 1,000 events per call.
 
 With one client it also reads the server process's CPU time per request
-(Linux ``/proc``): on a machine shared with other work, latencies swing with
-the load while CPU per request mostly does not.
+(Linux ``/proc``), and over the whole run how many cores other processes kept
+busy: on a machine shared with other work, latencies swing with that load,
+and CPU per request swings less.
 
 Run: ``python benchmarks/bench_http.py [--n 2000] [--clients 4] [--json]``.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,6 +104,16 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _busy_cores_seconds() -> float | None:
+    """CPU seconds all cores spent busy so far (None where /proc is missing)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_per_request(
     pid: int, run: Callable[[], list[float]], n: int
 ) -> tuple[list[float], float | None]:
@@ -158,6 +170,12 @@ def main() -> None:
         cwd=tmp,
     )
     url = f"http://127.0.0.1:{port}"
+    busy0, server0, own0, wall0 = (
+        _busy_cores_seconds(),
+        _cpu_seconds(proc.pid),
+        time.process_time(),
+        time.perf_counter(),
+    )
     try:
         for _ in range(300):
             try:
@@ -218,9 +236,16 @@ def main() -> None:
                 ]
                 c.post("/v1/events", json={"events": evs}).raise_for_status()
             events_tp = ecalls * esize / (time.perf_counter() - t)
+        busy1, server1 = _busy_cores_seconds(), _cpu_seconds(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
+    # cores kept busy by everything but this benchmark (server and client) during the run
+    other = None
+    if None not in (busy0, busy1, server0, server1):
+        ours = (server1 - server0) + (time.process_time() - own0)  # type: ignore[operator]
+        other = max(0.0, (busy1 - busy0 - ours) / (time.perf_counter() - wall0))  # type: ignore[operator]
 
     one_client_tp = len(dec_lat) / sum(dec_lat)
     one_client_bare = len(bare_lat) / sum(bare_lat)
@@ -253,6 +278,7 @@ def main() -> None:
             "database": "sqlite" if not args.database_url else args.database_url.split(":")[0],
             "policy": args.policy or "rules",
             "decision_log": True,
+            "other_load_cores": None if other is None else round(other, 2),
         },
     }
     if args.json:
@@ -277,6 +303,11 @@ def main() -> None:
         f"  ({lean_tp:.0f}/s with explain=false)"
     )
     print(f"events (1,000/call)       : {events_tp:8.0f} events/s")
+    if other is not None:
+        print(
+            f"other processes kept {other:.2f} of {os.cpu_count()} cores busy during the run"
+            + (" (figures are noisy)" if other > 0.25 else "")
+        )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from nba.pipeline import Decider, DecisionBatch
 from nba.policies.base import Context, LoggedBatch, Policy
 from nba.settings import Settings
 from nba.store import repo
-from nba.store.db import LEARNER_LOCK, STARTUP_LOCK, Store
+from nba.store.db import LEARNER_LOCK, STARTUP_LOCK, Store, WriterBusy
 from nba.store.schema import decisions, events, policy_snapshots
 
 from .errors import AuthError, ForbiddenError, InputError, NotFoundError, TooLargeError
@@ -70,6 +70,10 @@ _CHAMPION = "models:/nba@champion"
 
 class _BudgetRace(Exception):
     """Another process spent the budget between our read and our write; retry."""
+
+
+class _WouldWait(Exception):
+    """:meth:`DecisionService.decide_now` would have to wait (a lock, a reload)."""
 
 
 @dataclass(frozen=True)
@@ -360,11 +364,14 @@ class DecisionService:
             codec=SignalCodec(cat),
         )
 
-    def _current(self, conn: Connection) -> Runtime:
-        """The runtime, reloaded if any process changed the configuration."""
+    def _current(self, conn: Connection, *, reload: bool = True) -> Runtime:
+        """The runtime, reloaded if any process changed the configuration
+        (``reload=False``: raise _WouldWait instead)."""
         head = repo.config_head(conn)
         rt = self._runtime
         if head != rt.head:
+            if not reload:
+                raise _WouldWait()
             with self._lock:
                 if self._runtime.head != head:
                     self._runtime = self._load_runtime(conn)
@@ -722,6 +729,37 @@ class DecisionService:
                 continue
         raise NBAError("could not allocate the daily budget after 10 attempts; try again")
 
+    def decide_now(
+        self,
+        customer_id: str,
+        now: datetime | None = None,
+        *,
+        trigger: str | None = None,
+        context: dict[str, Any] | None = None,
+        dry_run: bool = False,
+    ) -> tuple[Runtime, DecisionBatch] | None:
+        """:meth:`decide` for one customer, if it can be done without waiting; else None.
+
+        For the HTTP server's event loop: a single decision on SQLite is a
+        short transaction of a few hundred microseconds, less than handing it
+        to a worker thread costs. It does not wait: when the write lock is
+        taken (by a thread of this process or by another process), another
+        decision is computing, or the configuration must be reloaded, it
+        returns None having changed nothing, and the caller runs
+        :meth:`decide` in a worker thread. PostgreSQL always gets None (its
+        statements wait on the network).
+        """
+        if self.store.dialect != "sqlite":
+            return None
+        if not customer_id or len(customer_id) > 200:
+            return None  # decide() words the error
+        t = time.time() if now is None else _epoch(now)
+        when = datetime.fromtimestamp(t, UTC)
+        try:
+            return self._decide_once([customer_id], when, t, trigger, context, dry_run, wait=False)
+        except (WriterBusy, _WouldWait, _BudgetRace):
+            return None
+
     def _decide_once(
         self,
         ids: list[str],
@@ -730,10 +768,17 @@ class DecisionService:
         trigger: str | None,
         context: dict[str, Any] | None,
         dry_run: bool,
+        *,
+        wait: bool = True,
     ) -> tuple[Runtime, DecisionBatch]:
-        tx = self.store.read() if dry_run else self.store.write()
+        """One attempt; with ``wait=False`` it raises WriterBusy or _WouldWait rather
+        than wait for a lock (rolling back what it did)."""
+        if dry_run:
+            tx = self.store.read()
+        else:
+            tx = self.store.write() if wait else self.store.write_now()
         with tx as conn:
-            rt = self._current(conn)
+            rt = self._current(conn, reload=wait)
             wall = time.time()
             if dry_run:
                 rows = repo.load_customers(conn, ids)
@@ -750,7 +795,7 @@ class DecisionService:
             day = int(math.floor(t / DAY))
             used = repo.budget_used(conn, [b.channel for b in budgets], day)
             left = {b.channel: float(b.max_per_day - used[b.channel]) for b in budgets}
-            batch = self._run_pipeline(rt, states, when, left)
+            batch = self._run_pipeline(rt, states, when, left, wait=wait)
             if not dry_run:
                 chan = rt.catalog.actions.channel_index
                 for b in budgets:
@@ -765,13 +810,23 @@ class DecisionService:
         return rt, batch
 
     def _run_pipeline(
-        self, rt: Runtime, states: Any, when: datetime, left: dict[str, float]
+        self,
+        rt: Runtime,
+        states: Any,
+        when: datetime,
+        left: dict[str, float],
+        *,
+        wait: bool = True,
     ) -> DecisionBatch:
         serving = self._serving
         # Policies are not required to be thread-safe (lazy state, VW workspaces): the
         # pipeline's compute runs under one lock; the database work around it does not.
-        with self._pipeline_lock:
+        if not self._pipeline_lock.acquire(blocking=wait):
+            raise _WouldWait()
+        try:
             return self._pipeline_locked(serving, rt, states, when, left)
+        finally:
+            self._pipeline_lock.release()
 
     def _pipeline_locked(
         self, serving: _Serving, rt: Runtime, states: Any, when: datetime, left: dict[str, float]

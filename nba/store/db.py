@@ -9,10 +9,15 @@ exact under concurrency:
 - PostgreSQL: the customers' rows are locked with ``SELECT ... FOR UPDATE``
   (:func:`nba.store.repo.lock_customers`) and budget counters are incremented
   with conditional ``UPDATE``s, so several server processes can share the work.
+
+:meth:`Store.write_now` is the same write transaction for a caller that must
+not wait (the HTTP server's event loop): it starts at once or raises
+:class:`WriterBusy`, and the caller does the work elsewhere.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -24,14 +29,18 @@ from sqlalchemy.exc import OperationalError
 from nba.exceptions import ConfigError
 from nba.store.schema import metadata
 
-__all__ = ["Store", "make_engine", "STARTUP_LOCK", "LEARNER_LOCK"]
+__all__ = ["Store", "WriterBusy", "make_engine", "STARTUP_LOCK", "LEARNER_LOCK"]
 
 #: Advisory lock keys (PostgreSQL): schema creation and config seeding; the learner.
 STARTUP_LOCK = 0x6E6261_01
 LEARNER_LOCK = 0x6E6261_02
 
 
-def make_engine(url: str) -> Engine:
+class WriterBusy(Exception):
+    """:meth:`Store.write_now` could not start its transaction without waiting."""
+
+
+def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     """An engine for ``url`` with nba's connection settings.
 
     Parameters
@@ -40,6 +49,9 @@ def make_engine(url: str) -> Engine:
         A SQLAlchemy URL: ``sqlite:///nba.db`` or
         ``postgresql+psycopg://user@host:port/db`` (``postgresql://`` is
         taken to mean psycopg 3).
+    busy_timeout
+        SQLite: seconds a statement waits for another connection's lock
+        before it fails with "database is locked".
 
     Raises
     ------
@@ -55,7 +67,9 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
-        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        kwargs: dict[str, Any] = {
+            "connect_args": {"check_same_thread": False, "timeout": busy_timeout}
+        }
         if memory:
             from sqlalchemy.pool import StaticPool
 
@@ -73,7 +87,7 @@ def make_engine(url: str) -> Engine:
             # the process; a power loss or OS crash may lose the last commits (FULL would
             # not, for an fsync per commit).
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -117,10 +131,22 @@ class Store:
         self.dialect = self.engine.dialect.name
         sqlite = self.dialect == "sqlite"
         # SQLite: threads of this process queue on a lock rather than spin on SQLITE_BUSY
-        self._lock: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
+        self._thread_lock = threading.Lock()
+        self._lock: AbstractContextManager[Any] = self._thread_lock if sqlite else nullcontext()
         # SQLite: write transactions start with BEGIN IMMEDIATE (make_engine's "begin"
         # hook); an engine carrying the option spares setting it on each connection
         self._writer = self.engine.execution_options(nba_immediate=True) if sqlite else self.engine
+        # write_now(): a connection of its own that fails at once, rather than waits, when
+        # another process holds the write lock (in memory there is no other process, and
+        # the database is the one connection)
+        self._now: Engine | None = None
+        self._now_engine: Engine | None = None
+        if sqlite:
+            if self.engine.url.database in (None, "", ":memory:"):
+                self._now = self._writer
+            else:
+                self._now_engine = make_engine(url, busy_timeout=0)
+                self._now = self._now_engine.execution_options(nba_immediate=True)
         if create:
             self.create_schema()
 
@@ -170,6 +196,39 @@ class Store:
             yield conn
 
     @contextmanager
+    def write_now(self) -> Iterator[Connection]:
+        """:meth:`write` for a caller that must not wait for it (an event loop).
+
+        SQLite only: the transaction starts at once or not at all, and then
+        holds the same locks as :meth:`write`.
+
+        Raises
+        ------
+        WriterBusy
+            If another transaction of this process or of another one holds
+            the write lock, and always on PostgreSQL (whose statements wait
+            on the network).
+
+        Examples
+        --------
+        >>> store = Store("sqlite://")
+        >>> with store.write_now() as conn:
+        ...     _ = conn.exec_driver_sql("SELECT 1")
+        """
+        if self._now is None or not self._thread_lock.acquire(blocking=False):
+            raise WriterBusy()
+        try:
+            with self._now.connect() as conn:
+                try:
+                    tx = conn.begin()  # BEGIN IMMEDIATE, with no busy timeout
+                except (OperationalError, sqlite3.OperationalError):
+                    raise WriterBusy() from None
+                with tx:
+                    yield conn
+        finally:
+            self._thread_lock.release()
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction."""
         with self.engine.connect() as conn, conn.begin():
@@ -178,3 +237,5 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self._now_engine is not None:
+            self._now_engine.dispose()

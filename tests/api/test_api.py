@@ -3,6 +3,7 @@ input, configuration changes, events, customers, health."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -517,3 +518,26 @@ def test_background_worker_gives_funnel_learners_the_outcomes(tmp_path: Path) ->
         assert int(policy.models_["open"].count.sum()) == len(contacts)
         # column 0 is the encoder's bias: X^T y there sums the opens learned
         assert float(policy.models_["open"].xty[:, 0].sum()) == len(contacts)
+
+
+def test_decision_waits_in_a_worker_thread_while_the_store_is_busy(client: TestClient) -> None:
+    """A decision runs on the event loop only when nothing holds the write lock;
+    otherwise it waits for it off the loop, and is as exact."""
+    store = client.app.state.service.store  # type: ignore[attr-defined]
+    held, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.write():
+            held.set()
+            release.wait(10)
+
+    th = threading.Thread(target=writer)
+    th.start()
+    held.wait(10)
+    threading.Timer(0.3, release.set).start()
+    t = time.perf_counter()
+    r = client.post("/v1/decisions", json={"customer_id": "busy", "now": NOW})
+    th.join()
+    assert r.status_code == 200, r.text
+    assert time.perf_counter() - t >= 0.25  # it did wait for the lock
+    assert client.get("/v1/decisions/" + r.json()["decision_id"]).status_code == 200

@@ -4,6 +4,7 @@ keys, snapshots, and exact caps under concurrent threads."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from nba.catalog import Catalog
 from nba.exceptions import ConfigError
 from nba.settings import Settings
 from nba.store import Store, repo
+from nba.store.db import WriterBusy
 from nba.store.schema import events
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -41,6 +43,43 @@ def test_write_rolls_back_on_error(store: Store) -> None:
         raise RuntimeError("boom")
     with store.read() as conn:
         assert repo.load_customers(conn, ["a"]) == {}
+
+
+def test_write_now_starts_at_once_or_not_at_all(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'nba.db'}")
+    with store.write_now() as conn:
+        repo.ensure_customers(conn, ["a"], 0.0)
+    with store.read() as conn:
+        assert set(repo.load_customers(conn, ["a"])) == {"a"}  # committed
+    # another thread of this process writes
+    held, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.write():
+            held.set()
+            release.wait(10)
+
+    th = threading.Thread(target=writer)
+    th.start()
+    held.wait(10)
+    t = time.perf_counter()
+    with pytest.raises(WriterBusy), store.write_now():
+        pass
+    release.set()
+    th.join()
+    # another process (another store on the file) writes: no busy wait either
+    other = Store(f"sqlite:///{tmp_path / 'nba.db'}")
+    with other.write() as conn:
+        with pytest.raises(WriterBusy), store.write_now():
+            pass
+        repo.ensure_customers(conn, ["b"], 0.0)
+    assert time.perf_counter() - t < 5.0  # not the 30 s busy timeout
+    with store.write_now() as conn:  # free again; the other's row is there
+        assert set(repo.load_customers(conn, ["a", "b"])) == {"a", "b"}
+    with Store("sqlite://").write_now() as conn:  # in memory too
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    other.dispose()
+    store.dispose()
 
 
 def test_history_builds_the_same_states_as_the_events(store: Store, catalog: Catalog) -> None:
@@ -182,6 +221,37 @@ def test_fifty_threads_one_customer_one_contact(tmp_path: Path) -> None:
     )
     with ThreadPoolExecutor(50) as pool:
         results = list(pool.map(lambda _: svc.decide(["hot"], NOW)[1], range(50)))
+    assert sum(int(b.action[0] != 0) for b in results) == 1
+    svc.stop()
+
+
+def test_decide_now_decides_as_decide_or_not_at_all(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = _service(tmp_path / "a"), _service(tmp_path / "b")
+    for i in range(30):
+        ids = [f"c{i % 7}"]
+        x, y = a.decide(ids, NOW)[1], b.decide_now(ids[0], NOW)
+        assert y is not None
+        assert x.decision_ids == y[1].decision_ids
+        assert x.action.tolist() == y[1].action.tolist()
+        assert x.propensity.tolist() == y[1].propensity.tolist()
+    with b.store.write():  # the write lock is taken: nothing happens, nothing is drawn
+        assert b.decide_now("c0", NOW) is None
+    assert a.decide(["c0"], NOW)[1].decision_ids == b.decide(["c0"], NOW)[1].decision_ids
+    a.stop()
+    b.stop()
+
+
+def test_decide_now_and_threads_share_the_cap(tmp_path: Path) -> None:
+    svc = _service(tmp_path)
+    svc.put_config(
+        "guardrails", {"frequency_caps": [{"name": "daily", "max": 1, "window_days": 1}]}, "test"
+    )
+    with ThreadPoolExecutor(8) as pool:
+        threaded = [pool.submit(svc.decide, ["hot"], NOW) for _ in range(25)]
+        inline = [svc.decide_now("hot", NOW) for _ in range(25)]
+        results = [f.result()[1] for f in threaded] + [r[1] for r in inline if r is not None]
     assert sum(int(b.action[0] != 0) for b in results) == 1
     svc.stop()
 
