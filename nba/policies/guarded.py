@@ -174,7 +174,8 @@ class GuardedPolicy(Policy):
                 self.challenger, random_state=self.random_state, rules=self.rules
             )
             self.share_ = float(self.probe)
-            self.stats_ = np.zeros(4)  # weight, sum d, sum d^2, sum of the rules' value
+            # weight, weighted sums of d, d^2 and the rules' value, sum of squared weights
+            self.stats_ = np.zeros(5)
             self.n_examples_ = 0
         baseline = getattr(self, "_baseline", None)
         if baseline is None:
@@ -207,20 +208,22 @@ class GuardedPolicy(Policy):
     def comparison(self) -> dict[str, float]:
         """The running comparison: challenger minus rules per decision, with its interval.
 
-        Keys: ``decisions`` (decayed weight), ``diff``, ``lcb``, ``ucb``,
+        Keys: ``decisions`` (effective number of decisions: recent ones weigh
+        more), ``diff``, ``lcb``, ``ucb``,
         ``rules_value`` (per decision) and ``share``. NaN before any evidence.
         """
         self._parts()
-        w, s1, s2, vb = (float(v) for v in self.stats_)
-        if w <= 1.0:
+        w, s1, s2, vb, w2 = (float(v) for v in self.stats_)
+        n_eff = w * w / w2 if w2 > 0 else 0.0
+        if n_eff <= 1.0:
             nan = float("nan")
             keys = ("diff", "lcb", "ucb", "rules_value")
-            return {"decisions": w, **dict.fromkeys(keys, nan), "share": self.share_}
+            return {"decisions": n_eff, **dict.fromkeys(keys, nan), "share": self.share_}
         mean = s1 / w
-        se = math.sqrt(max(s2 / w - mean * mean, 0.0) / (w - 1.0))
+        se = math.sqrt(max(s2 / w - mean * mean, 0.0) / (n_eff - 1.0))
         z = NormalDist().inv_cdf(0.5 + float(self.confidence) / 2.0)
         return {
-            "decisions": w,
+            "decisions": n_eff,
             "diff": mean,
             "lcb": mean - z * se,
             "ucb": mean + z * se,
@@ -267,8 +270,8 @@ class GuardedPolicy(Policy):
             prop = np.asarray(batch.propensity, dtype=np.float64)
             d = (pc - pb) / prop * r
             decay = 0.5 ** (n / float(self.half_life))
-            fresh = np.array([n, d.sum(), (d * d).sum(), (pb / prop * r).sum()])
-            self.stats_ = decay * self.stats_ + fresh
+            fresh = np.array([n, d.sum(), (d * d).sum(), (pb / prop * r).sum(), n])
+            self.stats_ = self.stats_ * np.array([decay] * 4 + [decay * decay]) + fresh
         inner.partial_fit(batch)
         self.n_examples_ += n
         self.share_ = self._next_share()
