@@ -62,6 +62,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000
+_FEW = 4  # decisions_json renders up to this many decisions row by row
 CONFIG_KINDS = ("catalog", "guardrails", "goal")
 DAY = 86_400.0
 _RULES_SOURCE = "rules"
@@ -911,6 +912,8 @@ class DecisionService:
         if not explain:
             return [h + "}" for h in heads]
         n = len(batch)
+        if n <= _FEW:
+            return [DecisionService._json_tail(rt, batch, i, heads[i]) for i in range(n)]
         # row i's suppressions are sup[sup_end[i-1]:sup_end[i]], its distribution
         # dist[dist_end[i-1]:dist_end[i]] (flat lists: slicing beats a list of arrays)
         reason = batch.guardrails.reason
@@ -932,6 +935,18 @@ class DecisionService:
             )
             s_lo, d_lo = s_hi, d_hi
         return out
+
+    @staticmethod
+    def _json_tail(rt: Runtime, batch: DecisionBatch, i: int, head: str) -> str:
+        """Row ``i``'s JSON from its head, row by row: for a few decisions, cheaper
+        than :meth:`decisions_json`'s whole-batch arrays (same text)."""
+        sup, keys = rt.sup_json, rt.dist_key
+        reason = batch.guardrails.reason[i].tolist()
+        allowed = batch.guardrails.allowed[i].tolist()
+        probs = batch.probs[i].tolist()
+        s = ",".join([sup[a, r] for a, r in enumerate(reason) if r >= 0])
+        d = ",".join([keys[a] + repr(probs[a]) for a, ok in enumerate(allowed) if ok])
+        return f'{head},"suppressed":[{s}],"distribution":{{{d}}}}}'
 
     @staticmethod
     def _json_heads(rt: Runtime, batch: DecisionBatch) -> list[str]:

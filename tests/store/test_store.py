@@ -319,3 +319,19 @@ def test_only_recent_snapshots_are_kept(store: Store) -> None:
         assert list(left) == ids[-5:]
         assert repo.load_snapshot(conn, "src").name == "random"
         assert repo.load_snapshot(conn, "nope") is None
+
+
+def test_decisions_json_is_the_same_text_row_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nba.api import services
+
+    svc = _service(tmp_path, model_uri="random")
+    rt, batch = svc.decide([f"c{i}" for i in range(200)], NOW)
+    batched = svc.decisions_json(rt, batch)
+    monkeypatch.setattr(services, "_FEW", len(batch))
+    assert svc.decisions_json(rt, batch) == batched
+    assert any(
+        '"distribution":{"no_contact":' in d and "," in d.split("distribution")[1] for d in batched
+    )  # rows with several allowed actions were compared
+    svc.stop()
