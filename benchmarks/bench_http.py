@@ -6,7 +6,9 @@ endpoint (``POST /bare``, same app, same server, same auth-free sync
 handler shape) and measures, in the same run:
 
 - single decisions: decisions/s and p50/p99 latency with one client, and
-  decisions/s with ``--clients`` concurrent clients, next to the bare endpoint;
+  decisions/s with ``--clients`` concurrent clients, next to the bare endpoint
+  — in ``--rounds`` alternating blocks (bare, decisions, bare, ...), so that
+  both see the same swings of a shared machine's speed;
 - the batch endpoint: decisions/s with 10,000 ids per call;
 - event ingestion: events/s with 1,000 events per call.
 
@@ -15,7 +17,7 @@ With one client it also reads the server process's CPU time per request
 busy: on a machine shared with other work, latencies swing with that load,
 and CPU per request swings less.
 
-Run: ``python benchmarks/bench_http.py [--n 2000] [--clients 4] [--json]``.
+Run: ``python benchmarks/bench_http.py [--n 2000] [--clients 4] [--rounds 5] [--json]``.
 """
 
 from __future__ import annotations
@@ -133,6 +135,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=2000, help="requests per single-decision run")
     ap.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    ap.add_argument(
+        "--rounds", type=int, default=5, help="alternating bare/decision blocks per measurement"
+    )
     ap.add_argument("--policy", default=None, help="NBA_MODEL_URI (default: rule baseline)")
     ap.add_argument("--database-url", default=None, help="default: SQLite file in a temp dir")
     ap.add_argument("--json", action="store_true")
@@ -187,14 +192,33 @@ def main() -> None:
         _latencies(url, "/bare", [{"customer_id": "w"}] * 200)
         _latencies(url, "/v1/decisions", [{"customer_id": f"w{i}", "now": NOW} for i in range(200)])
 
-        n = args.n
-        bodies = [{"customer_id": f"s{i % 500}", "now": NOW} for i in range(n)]
-        bare_lat, bare_cpu = _cpu_per_request(proc.pid, lambda: _latencies(url, "/bare", bodies), n)
-        dec_lat, dec_cpu = _cpu_per_request(
-            proc.pid, lambda: _latencies(url, "/v1/decisions", bodies), n
-        )
-        bare_tp = _throughput(url, "/bare", n, args.clients, "b")
-        dec_tp = _throughput(url, "/v1/decisions", n, args.clients, "m")
+        # bare and decision requests in alternating blocks (ABAB...): on a shared machine
+        # the speed swings by tens of percent within a minute, and both endpoints should
+        # see the same swings; each block is long enough to keep its own caches warm
+        n, rounds = args.n, args.rounds
+        block = max(1, n // rounds)
+        bare_lat: list[float] = []
+        dec_lat: list[float] = []
+        cpu = {"bare": 0.0, "dec": 0.0}
+        tp_time = {"bare": 0.0, "dec": 0.0}
+        for r in range(rounds):
+            bodies = [{"customer_id": f"s{i % 500}", "now": NOW} for i in range(block)]
+            for key, path, out in (("bare", "/bare", bare_lat), ("dec", "/v1/decisions", dec_lat)):
+                lat, us = _cpu_per_request(
+                    proc.pid, lambda p=path, b=bodies: _latencies(url, p, b), block
+                )  # type: ignore[misc]
+                out += lat
+                cpu[key] += (us or 0.0) * block
+            for key, path in (("bare", "/bare"), ("dec", "/v1/decisions")):
+                t = time.perf_counter()
+                _throughput(url, path, block, args.clients, f"{key}{r}-")
+                tp_time[key] += time.perf_counter() - t
+        measured = rounds * block
+        bare_cpu = cpu["bare"] / measured if cpu["bare"] else None
+        dec_cpu = cpu["dec"] / measured if cpu["dec"] else None
+        per = block // args.clients * args.clients
+        bare_tp = rounds * per / tp_time["bare"]
+        dec_tp = rounds * per / tp_time["dec"]
 
         with httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=300

@@ -27,6 +27,7 @@ from nba.exceptions import NBAError
 from nba.settings import Settings, get_settings
 
 from .errors import status_of
+from .grouping import DecisionGroups
 from .services import DecisionService
 
 __all__ = ["create_app"]
@@ -46,7 +47,7 @@ def _env_float(name: str, default: float) -> float:
         raise ConfigError(f"`{name}`: expected a number of seconds, got {raw!r}") from None
 
 
-def _metrics(app: FastAPI, service: DecisionService) -> None:
+def _metrics(app: FastAPI, service: DecisionService, groups: DecisionGroups) -> None:
     from prometheus_client import CollectorRegistry, Counter, Gauge
 
     registry = CollectorRegistry()
@@ -58,6 +59,12 @@ def _metrics(app: FastAPI, service: DecisionService) -> None:
         "nba_policy_examples", "Examples the serving policy learned from", registry=registry
     )
     learned.set_function(lambda: float(service._serving.learned))
+    group_size = Gauge(
+        "nba_decision_group_size",
+        "Mean number of single-decision requests decided together (recent groups)",
+        registry=registry,
+    )
+    group_size.set_function(lambda: sum(groups.sizes) / max(len(groups.sizes), 1))
 
     # bound once: looking a label up takes the metric's lock, on every decision
     contact, no_contact, dry = (decisions.labels(k) for k in ("contact", "no_contact", "dry_run"))
@@ -156,7 +163,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
-    _metrics(app, service)
+    app.state.decision_groups = groups = DecisionGroups(service)
+    _metrics(app, service, groups)
 
     @app.exception_handler(NBAError)
     async def nba_error(_request: Request, exc: NBAError) -> JSONResponse:

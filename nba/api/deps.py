@@ -15,9 +15,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from .grouping import DecisionGroups
 from .services import DecisionService, Principal
 
-__all__ = ["get_service", "require"]
+__all__ = ["get_groups", "get_service", "require"]
 
 _bearer = HTTPBearer(auto_error=False, description="An nba API key: `Authorization: Bearer <key>`.")
 
@@ -26,6 +27,12 @@ async def get_service(request: Request) -> DecisionService:
     """The app's :class:`DecisionService`."""
     service: DecisionService = request.app.state.service
     return service
+
+
+async def get_groups(request: Request) -> DecisionGroups:
+    """The app's :class:`~nba.api.grouping.DecisionGroups` (single decisions, grouped)."""
+    groups: DecisionGroups = request.app.state.decision_groups
+    return groups
 
 
 def require(*roles: str) -> Callable[..., Awaitable[Principal]]:

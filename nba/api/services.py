@@ -732,32 +732,36 @@ class DecisionService:
 
     def decide_now(
         self,
-        customer_id: str,
+        customer_ids: Sequence[str],
         now: datetime | None = None,
         *,
         trigger: str | None = None,
         context: dict[str, Any] | None = None,
         dry_run: bool = False,
     ) -> tuple[Runtime, DecisionBatch] | None:
-        """:meth:`decide` for one customer, if it can be done without waiting; else None.
+        """:meth:`decide` for a few customers, if it can be done without waiting; else None.
 
-        For the HTTP server's event loop: a single decision on SQLite is a
+        For the HTTP server's event loop: a few decisions on SQLite are a
         short transaction of a few hundred microseconds, less than handing it
         to a worker thread costs. It does not wait: when the write lock is
         taken (by a thread of this process or by another process), another
         decision is computing, or the configuration must be reloaded, it
         returns None having changed nothing, and the caller runs
         :meth:`decide` in a worker thread. PostgreSQL always gets None (its
-        statements wait on the network).
+        statements wait on the network), and so do ids :meth:`decide` would
+        refuse (it words the error).
         """
         if self.store.dialect != "sqlite":
             return None
-        if not customer_id or len(customer_id) > 200:
-            return None  # decide() words the error
+        ids = [str(c) for c in customer_ids]
+        if not 0 < len(ids) <= MAX_BATCH or len(set(ids)) != len(ids):
+            return None
+        if any(not c or len(c) > 200 for c in ids):
+            return None
         t = time.time() if now is None else _epoch(now)
         when = datetime.fromtimestamp(t, UTC)
         try:
-            return self._decide_once([customer_id], when, t, trigger, context, dry_run, wait=False)
+            return self._decide_once(ids, when, t, trigger, context, dry_run, wait=False)
         except (WriterBusy, _WouldWait, _BudgetRace):
             return None
 

@@ -231,13 +231,13 @@ def test_decide_now_decides_as_decide_or_not_at_all(tmp_path: Path) -> None:
     a, b = _service(tmp_path / "a"), _service(tmp_path / "b")
     for i in range(30):
         ids = [f"c{i % 7}"]
-        x, y = a.decide(ids, NOW)[1], b.decide_now(ids[0], NOW)
+        x, y = a.decide(ids, NOW)[1], b.decide_now(ids[:1], NOW)
         assert y is not None
         assert x.decision_ids == y[1].decision_ids
         assert x.action.tolist() == y[1].action.tolist()
         assert x.propensity.tolist() == y[1].propensity.tolist()
     with b.store.write():  # the write lock is taken: nothing happens, nothing is drawn
-        assert b.decide_now("c0", NOW) is None
+        assert b.decide_now(["c0"], NOW) is None
     assert a.decide(["c0"], NOW)[1].decision_ids == b.decide(["c0"], NOW)[1].decision_ids
     a.stop()
     b.stop()
@@ -250,7 +250,7 @@ def test_decide_now_and_threads_share_the_cap(tmp_path: Path) -> None:
     )
     with ThreadPoolExecutor(8) as pool:
         threaded = [pool.submit(svc.decide, ["hot"], NOW) for _ in range(25)]
-        inline = [svc.decide_now("hot", NOW) for _ in range(25)]
+        inline = [svc.decide_now(["hot"], NOW) for _ in range(25)]
         results = [f.result()[1] for f in threaded] + [r[1] for r in inline if r is not None]
     assert sum(int(b.action[0] != 0) for b in results) == 1
     svc.stop()

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import get_service, require
+from ..deps import get_groups, get_service, require
+from ..grouping import DecisionGroups
 from ..schemas import (
     BatchDecisionOut,
     BatchDecisionRequest,
@@ -32,13 +33,15 @@ async def decide(
     body: DecisionRequest,
     _: Principal = Depends(require("app")),  # noqa: B008
     service: DecisionService = Depends(get_service),  # noqa: B008
+    groups: DecisionGroups = Depends(get_groups),  # noqa: B008
 ) -> Any:
     """Decide what to send one customer next (or nothing).
 
     A chosen contact counts against caps and budgets at once; a dry run does
     not, and is not logged. Unknown customers are decided from a cold start.
     """
-    # On the event loop when nothing has to wait (SQLite, write lock free): handing a
+    # On the event loop when nothing has to wait (SQLite, write lock free), together
+    # with the requests of the same loop turn (nba.api.grouping): handing a
     # sub-millisecond transaction to a worker thread costs about as much as the work,
     # and the thread then contends with the loop for the GIL while the response is sent
     kwargs: dict[str, Any] = {
@@ -46,11 +49,11 @@ async def decide(
         "context": body.context,
         "dry_run": body.dry_run,
     }
-    done = service.decide_now(body.customer_id, body.now, **kwargs)
-    if done is None:
-        done = await run_in_threadpool(service.decide, [body.customer_id], body.now, **kwargs)
-    rt, batch = done
-    return Response(service.decisions_json(rt, batch)[0], media_type="application/json")
+    rendered = await groups.decide(body.customer_id, body.now, **kwargs)
+    if rendered is None:
+        rt, batch = await run_in_threadpool(service.decide, [body.customer_id], body.now, **kwargs)
+        rendered = service.decisions_json(rt, batch)[0]
+    return Response(rendered, media_type="application/json")
 
 
 @router.post(
