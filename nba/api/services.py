@@ -482,7 +482,7 @@ class DecisionService:
         serving = _Serving(self._rules_policy(), _RULES_SOURCE, requested)
         if uri is not None:
             try:
-                serving = _Serving(_open_model(uri), uri, requested)
+                serving = _Serving(_open_model(uri, str(self.settings.rules)), uri, requested)
             except Exception as exc:
                 if requested is not None:
                     serving.degraded = True
@@ -521,7 +521,7 @@ class DecisionService:
         if uri == self._serving.source:
             return
         try:
-            serving = _Serving(_open_model(uri), uri, uri)
+            serving = _Serving(_open_model(uri, str(self.settings.rules)), uri, uri)
         except Exception as exc:
             log.warning("cannot serve the promoted model `%s`: %s", uri, exc)
             return
@@ -537,7 +537,7 @@ class DecisionService:
             If the model cannot be loaded (the current policy keeps serving).
         """
         try:
-            serving = _Serving(_open_model(model_uri), model_uri, model_uri)
+            serving = _Serving(_open_model(model_uri, str(self.settings.rules)), model_uri, model_uri)
         except Exception as exc:
             raise InputError(f"`model_uri`: cannot load model {model_uri!r}: {exc}") from None
         self._restore_snapshot(serving)
@@ -1456,7 +1456,9 @@ class DecisionService:
             rows = conn.execute(
                 select(
                     decisions.c.decision_id,
+                    decisions.c.customer_id,
                     decisions.c.x,
+                    decisions.c.signals,
                     decisions.c.allowed,
                     decisions.c.action,
                     decisions.c.propensity,
@@ -1494,8 +1496,18 @@ class DecisionService:
             axis=1,
             count=n_act,
         ).astype(bool)
+        # the raw signals too, for policies that need them (the rules a guarded rollout
+        # compares its challenger with); None when some decision was logged without them
+        signals = None
+        if all(r.signals is not None for r in rows):
+            raw = np.frombuffer(b"".join(r.signals for r in rows), dtype=np.float32)
+            signals = rt.codec.decode(
+                raw.reshape(len(rows), -1),
+                np.array([r.customer_id for r in rows], dtype=object),
+                datetime.fromtimestamp(t, UTC),
+            )
         batch = LoggedBatch(
-            Context(X.astype(np.float64), rt.catalog.actions, rt.encoder.feature_names, None),
+            Context(X.astype(np.float64), rt.catalog.actions, rt.encoder.feature_names, signals),
             allowed,
             np.array([r.action for r in rows], dtype=np.int64),
             np.array([r.propensity for r in rows], dtype=float),
@@ -1793,8 +1805,9 @@ def _mlflow_store_exists() -> bool:
     return bool(os.environ.get("MLFLOW_TRACKING_URI")) or (Path.cwd() / "mlflow.db").exists()
 
 
-def _open_model(uri: str) -> Policy:
-    """Load the model at ``uri``: an MLflow model URI, a saved policy directory or a spec."""
+def _open_model(uri: str, rules: str | None = None) -> Policy:
+    """Load the model at ``uri``: an MLflow model URI, a saved policy directory or a
+    spec (built with the marketer's ``rules`` for the policies that follow them)."""
     if "://" in uri or uri.startswith(("models:/", "runs:/")):
         import mlflow  # lazy: MLflow is slow to import
 
@@ -1806,4 +1819,4 @@ def _open_model(uri: str) -> Policy:
         return policy
     from nba.policies.spec import make_policy
 
-    return make_policy(uri)
+    return make_policy(uri, rules=rules)

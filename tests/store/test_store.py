@@ -335,3 +335,17 @@ def test_decisions_json_is_the_same_text_row_by_row(
         '"distribution":{"no_contact":' in d and "," in d.split("distribution")[1] for d in batched
     )  # rows with several allowed actions were compared
     svc.stop()
+
+
+def test_a_guarded_policy_keeps_comparing_with_the_rules_as_it_serves(tmp_path: Path) -> None:
+    svc = _service(tmp_path, model_uri="linucb:guard=true")
+    policy = svc._serving.policy
+    assert policy.name == "guarded" and policy.rules == str(svc.settings.rules)
+    svc.decide([f"c{i}" for i in range(40)], NOW)
+    out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
+    assert out["learned"] == 40
+    # the decision log's raw signals let the rules decide again for the comparison
+    learner = svc._serving.policy
+    assert learner.comparison()["decisions"] == pytest.approx(40, rel=1e-3)
+    assert learner.challenger_.version == "40"
+    svc.stop()
