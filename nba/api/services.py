@@ -537,7 +537,9 @@ class DecisionService:
             If the model cannot be loaded (the current policy keeps serving).
         """
         try:
-            serving = _Serving(_open_model(model_uri, str(self.settings.rules)), model_uri, model_uri)
+            serving = _Serving(
+                _open_model(model_uri, str(self.settings.rules)), model_uri, model_uri
+            )
         except Exception as exc:
             raise InputError(f"`model_uri`: cannot load model {model_uri!r}: {exc}") from None
         self._restore_snapshot(serving)
