@@ -141,6 +141,7 @@ class Store:
         # the database is the one connection)
         self._now: Engine | None = None
         self._now_engine: Engine | None = None
+        self._now_conn: Connection | None = None
         if sqlite:
             if self.engine.url.database in (None, "", ":memory:"):
                 self._now = self._writer
@@ -218,13 +219,22 @@ class Store:
         if self._now is None or not self._thread_lock.acquire(blocking=False):
             raise WriterBusy()
         try:
-            with self._now.connect() as conn:
-                try:
-                    tx = conn.begin()  # BEGIN IMMEDIATE, with no busy timeout
-                except (OperationalError, sqlite3.OperationalError):
-                    raise WriterBusy() from None
+            # one connection kept open (used under the lock): checking a connection out
+            # of the pool and back costs as much as a small decision's statements
+            conn = self._now_conn
+            if conn is None or conn.closed:
+                conn = self._now_conn = self._now.connect()
+            try:
+                tx = conn.begin()  # BEGIN IMMEDIATE, with no busy timeout
+            except (OperationalError, sqlite3.OperationalError):
+                raise WriterBusy() from None
+            try:
                 with tx:
                     yield conn
+            except BaseException:
+                if conn.invalidated:
+                    conn.close()
+                raise
         finally:
             self._thread_lock.release()
 
@@ -236,6 +246,10 @@ class Store:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        with self._thread_lock:
+            if self._now_conn is not None:
+                self._now_conn.close()
+                self._now_conn = None
         self.engine.dispose()
         if self._now_engine is not None:
             self._now_engine.dispose()

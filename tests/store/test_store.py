@@ -45,6 +45,22 @@ def test_write_rolls_back_on_error(store: Store) -> None:
         assert repo.load_customers(conn, ["a"]) == {}
 
 
+def test_write_now_rolls_back_a_failed_transaction_and_goes_on(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'nba.db'}")
+    with pytest.raises(RuntimeError), store.write_now() as conn:
+        repo.ensure_customers(conn, ["lost"], 0.0)
+        raise RuntimeError("boom")
+    with store.write_now() as conn:  # the kept connection is usable again
+        repo.ensure_customers(conn, ["kept"], 0.0)
+    with store.read() as conn:
+        assert set(repo.load_customers(conn, ["lost", "kept"])) == {"kept"}
+    store.dispose()
+    with store.write_now() as conn:  # and after dispose(), a new one is opened
+        repo.ensure_customers(conn, ["again"], 0.0)
+    with store.read() as conn:
+        assert set(repo.load_customers(conn, ["again"])) == {"again"}
+
+
 def test_write_now_starts_at_once_or_not_at_all(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'nba.db'}")
     with store.write_now() as conn:
