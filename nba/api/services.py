@@ -254,7 +254,7 @@ class DecisionService:
     ) -> None:
         check_settings(settings)
         self.settings = settings
-        self.store = Store(settings.database_url)
+        self.store = Store(settings.database_url, background_checkpoints=True)
         self._rng = np.random.default_rng(random_state)
         self._lock = threading.RLock()
         self._learn_lock = threading.Lock()

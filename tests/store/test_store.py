@@ -61,6 +61,29 @@ def test_write_now_rolls_back_a_failed_transaction_and_goes_on(tmp_path: Path) -
         assert set(repo.load_customers(conn, ["again"])) == {"again"}
 
 
+def test_background_checkpoints_keep_the_log_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "nba.db"
+    store = Store(f"sqlite:///{path}", background_checkpoints=True)
+    store.dispose()  # restarted below with a small threshold
+    store.start_checkpoints(interval=0.01, restart_bytes=256 << 10)
+    with store.write() as conn:  # commits do not checkpoint: that is the thread's job
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    blob = "x" * 3000
+    for i in range(1500):  # ~6 MB of log, written in many commits
+        with store.write() as conn:
+            repo.ensure_customers(conn, [f"{blob}{i}"], 0.0)
+        if i % 100 == 0:
+            time.sleep(0.02)
+    time.sleep(0.2)
+    # the log was started over: it is far smaller than what went through it
+    assert (tmp_path / "nba.db-wal").stat().st_size < path.stat().st_size / 2
+    store.dispose()
+    assert store._checkpointer is None
+    other = Store(f"sqlite:///{path}")  # everything is in the database file
+    with other.read() as conn:
+        assert len(repo.load_customers(conn, [f"{blob}{i}" for i in (0, 1499)])) == 2
+
+
 def test_write_now_starts_at_once_or_not_at_all(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'nba.db'}")
     with store.write_now() as conn:
