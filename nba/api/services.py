@@ -745,7 +745,7 @@ class DecisionService:
 
         For the HTTP server's event loop: a few decisions on SQLite are a
         short transaction of a few hundred microseconds, less than handing it
-        to a worker thread costs. It does not wait: when the write lock is
+        to a worker thread costs. It does not wait (beyond 2 ms): when the write lock is
         taken (by a thread of this process or by another process), another
         decision is computing, or the configuration must be reloaded, it
         returns None having changed nothing, and the caller runs

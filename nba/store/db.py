@@ -11,7 +11,7 @@ exact under concurrency:
   with conditional ``UPDATE``s, so several server processes can share the work.
 
 :meth:`Store.write_now` is the same write transaction for a caller that must
-not wait (the HTTP server's event loop): it starts at once or raises
+not wait (the HTTP server's event loop): it starts within 2 ms or raises
 :class:`WriterBusy`, and the caller does the work elsewhere.
 """
 
@@ -151,7 +151,7 @@ class Store:
         # SQLite: write transactions start with BEGIN IMMEDIATE (make_engine's "begin"
         # hook); an engine carrying the option spares setting it on each connection
         self._writer = self.engine.execution_options(nba_immediate=True) if sqlite else self.engine
-        # write_now(): a connection of its own that fails at once, rather than waits, when
+        # write_now(): a connection of its own that fails within 2 ms, rather than waits, when
         # another process holds the write lock (in memory there is no other process, and
         # the database is the one connection)
         self._now: Engine | None = None
@@ -162,7 +162,7 @@ class Store:
                 self._now = self._writer
             else:
                 self._now_engine = make_engine(
-                    url, busy_timeout=0, autocheckpoint=not background_checkpoints
+                    url, busy_timeout=0.002, autocheckpoint=not background_checkpoints
                 )
                 self._now = self._now_engine.execution_options(nba_immediate=True)
         self._checkpointer: threading.Thread | None = None
@@ -185,7 +185,7 @@ class Store:
         path = str(self.engine.url.database)
 
         def run() -> None:
-            conn = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+            conn = sqlite3.connect(path, timeout=0, isolation_level=None)
             try:
                 while not self._stop_checkpoints.wait(interval):
                     try:
@@ -254,7 +254,8 @@ class Store:
     def write_now(self) -> Iterator[Connection]:
         """:meth:`write` for a caller that must not wait for it (an event loop).
 
-        SQLite only: the transaction starts at once or not at all, and then
+        SQLite only: the transaction starts within 2 ms (time for a background
+        checkpoint's momentary locks to pass) or not at all, and then
         holds the same locks as :meth:`write`.
 
         Raises
@@ -279,7 +280,7 @@ class Store:
             if conn is None or conn.closed:
                 conn = self._now_conn = self._now.connect()
             try:
-                tx = conn.begin()  # BEGIN IMMEDIATE, with no busy timeout
+                tx = conn.begin()  # BEGIN IMMEDIATE, with a 2 ms busy timeout
             except (OperationalError, sqlite3.OperationalError):
                 raise WriterBusy() from None
             try:
