@@ -48,8 +48,9 @@ def _table(summary: dict[str, Any]) -> Table:
 def _run(config: Path, as_json: bool, workers: int | None, track: bool) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from nba.experiment import run_experiment
+    from nba.experiment import load_experiment, run_experiment
 
+    load_experiment(config)  # a bad config is reported before any progress bar is drawn
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
