@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,7 @@ class SignalCodec:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.names = tuple(d.name for d in signal_definitions(catalog.channel_ids))
+        self._get = itemgetter(*self.names)  # dozens of names: gives a tuple
         self.attributes = dict(catalog.attributes)
         self._codes = {
             name: {v: float(c) for c, v in enumerate(spec.values)}
@@ -143,9 +145,8 @@ class SignalCodec:
         """Shape (n, width) float32."""
         n, k, m = len(signals), len(self.names), len(self.catalog.message_ids)
         out = np.empty((n, k + m + len(self.attributes)), dtype=np.float32)
-        # column by column into one buffer: cheaper than stacking ~90 arrays per decision
-        for i, name in enumerate(self.names):
-            out[:, i] = signals.values[name]
+        # the ~90 signals gathered by one concatenate, written by one (casting) copy
+        out[:, :k] = np.concatenate(self._get(signals.values)).reshape(k, n).T
         out[:, k : k + m] = signals.days_since_message
         for j, (name, spec) in enumerate(self.attributes.items()):
             raw = signals.attributes.get(name)

@@ -14,6 +14,7 @@ totals. The documented list of signals is :func:`signal_definitions`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -48,6 +49,13 @@ EVENT_CODES: dict[EventType, int] = {t: i for i, t in enumerate(EventType)}
 _PER_CHANNEL = (EventType.SENT, EventType.OPENED, EventType.CLICKED)
 _GLOBAL = (EventType.PAGE_VIEW, EventType.CART_ADD, EventType.COMPLAINT)
 _PURCHASE = (EventType.PURCHASE, EventType.CONVERTED)
+#: Every window summed, in order (nested: each adds days to the one before).
+_SUM_WINDOWS: tuple[int, ...] = tuple(sorted({1, *WINDOWS}))
+_SUM_WINDOW_COL = np.array(_SUM_WINDOWS, dtype=np.int64).reshape(-1, 1)
+_IS_PURCHASE = np.isin(np.arange(len(EVENT_CODES)), [EVENT_CODES[t] for t in _PURCHASE])
+_SENT = EVENT_CODES[EventType.SENT]
+_UNSUB = EVENT_CODES[EventType.UNSUBSCRIBED]
+_CONSENT_CHANGED = EVENT_CODES[EventType.CONSENT_CHANGED]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +209,61 @@ def _epoch(ts: datetime) -> float:
     return ts.timestamp()
 
 
+class _Layout:
+    """What a state table's arrays look like for a catalog (built once per catalog)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        channels, messages = catalog.channel_ids, catalog.message_ids
+        n_ch, n_msg = len(channels), len(messages)
+        self.chan = {c: i for i, c in enumerate(channels)}
+        self.msg = {m: i for i, m in enumerate(messages)}
+        self.n_counters = 3 * n_ch + len(_GLOBAL) + 2  # + purchases, revenue
+        self.default_consent = np.array([not c.requires_consent for c in catalog.channels])
+        self.type_code = np.full(len(EVENT_CODES), -1, dtype=np.int64)
+        self.per_channel = np.zeros(len(EVENT_CODES), dtype=bool)
+        for k, t in enumerate(_PER_CHANNEL):
+            self.type_code[EVENT_CODES[t]] = k
+            self.per_channel[EVENT_CODES[t]] = True
+        for k, t in enumerate(_GLOBAL):
+            self.type_code[EVENT_CODES[t]] = 3 * n_ch + k
+        self.purchase_col = 3 * n_ch + len(_GLOBAL)
+        # the times table: last contact per channel, on any channel, last
+        # purchase, first seen, last send of each message; in days, "never"
+        # (NaN) reads NEVER_DAYS but for tenure (0) and messages (inf), and
+        # negative days read 0 but for messages
+        self.n_times = n_ch + 3 + n_msg
+        self.never = np.array([NEVER_DAYS] * (n_ch + 2) + [0.0] + [np.inf] * n_msg)
+        self.floor = np.array([0.0] * (n_ch + 3) + [-np.inf] * n_msg)
+        # per channel, the names of its windowed signals: (name, window index, counter)
+        w_of = {w: i for i, w in enumerate(_SUM_WINDOWS)}
+        self.channel_sums = [
+            [(f"{c}_sends_1d", w_of[1], 3 * j)]
+            + [
+                (f"{c}_{kind}_{w}d", w_of[w], 3 * j + k)
+                for w in WINDOWS
+                for k, kind in enumerate(("sends", "opens", "clicks"))
+            ]
+            for j, c in enumerate(channels)
+        ]
+        self.channel_last = [(f"{c}_days_since_contact", f"{c}_consent") for c in channels]
+        self.w_of = w_of
+
+
+_LAYOUTS: dict[int, tuple[Catalog, _Layout]] = {}
+
+
+def _layout(catalog: Catalog) -> _Layout:
+    """The catalog's :class:`_Layout` (cached; the catalog is kept, so its id stays its own)."""
+    hit = _LAYOUTS.get(id(catalog))
+    if hit is not None and hit[0] is catalog:
+        return hit[1]
+    if len(_LAYOUTS) >= 64:
+        _LAYOUTS.clear()
+    lay = _Layout(catalog)
+    _LAYOUTS[id(catalog)] = (catalog, lay)
+    return lay
+
+
 class CustomerStates:
     """The state of n customers as arrays, from which signals are computed.
 
@@ -244,7 +307,9 @@ class CustomerStates:
         attributes: Mapping[str, np.ndarray] | None = None,
         signup: np.ndarray | None = None,
     ) -> None:
+        lay = _layout(catalog)
         self.catalog = catalog
+        self._layout = lay
         self.channels = catalog.channel_ids
         self.message_ids = catalog.message_ids
         self.customer_ids = np.asarray(list(customer_ids), dtype=object)
@@ -252,21 +317,27 @@ class CustomerStates:
         self._row = {c: i for i, c in enumerate(self.customer_ids)}
         if len(self._row) != n:
             raise ProfileError("customer ids must be unique within a CustomerStates table")
-        self._chan = {c: i for i, c in enumerate(self.channels)}
-        self._msg = {m: i for i, m in enumerate(self.message_ids)}
+        self._chan, self._msg = lay.chan, lay.msg
         # counters: per channel (sent, opened, clicked), then global ones
-        self._n_counters = 3 * n_ch + len(_GLOBAL) + 2  # + purchases, revenue
+        self._n_counters = lay.n_counters
         self.counts = np.zeros((_RING, n, self._n_counters), dtype=np.float32)
         self.slot_day = np.full(_RING, -(10**9), dtype=np.int64)
-        self.last_contact = np.full((n, n_ch), np.nan)
-        self.last_message = np.full((n, n_msg), np.nan)
+        # every "last time" (epoch seconds, NaN: never) in one table, so that
+        # signals turns them all into days at once; the names below are views
+        self._times = np.full((n, lay.n_times), np.nan)
+        self.last_contact = self._times[:, :n_ch]
+        self.last_any_contact = self._times[:, n_ch]
+        self.last_purchase = self._times[:, n_ch + 1]
+        self.first_seen = self._times[:, n_ch + 2]
+        self.last_message = self._times[:, n_ch + 3 :]
+        if signup is not None:
+            self.first_seen[:] = np.asarray(signup, float)
         self.message_sends = np.zeros((n, n_msg), dtype=np.int32)
-        self.purchases_total = np.zeros(n)
-        self.revenue_total = np.zeros(n)
-        self.last_purchase = np.full(n, np.nan)
-        self.first_seen = np.full(n, np.nan) if signup is None else np.asarray(signup, float)
+        self._totals = np.zeros((n, 2))
+        self.purchases_total = self._totals[:, 0]
+        self.revenue_total = self._totals[:, 1]
         if consent is None:
-            consent = np.tile([not c.requires_consent for c in catalog.channels], (n, 1))
+            consent = np.tile(lay.default_consent, (n, 1))
         self.consent = np.array(consent, dtype=bool).reshape(n, n_ch)
         tz = list(timezones) if timezones is not None else ["UTC"] * n
         self.timezones: list[str] = sorted(set(tz)) or ["UTC"]
@@ -289,14 +360,8 @@ class CustomerStates:
                     else np.full(n, "", dtype=object)
                 )
         # event type -> counter column offset
-        self._type_code = np.full(len(EVENT_CODES), -1, dtype=np.int64)
-        self._per_channel = np.zeros(len(EVENT_CODES), dtype=bool)
-        for k, t in enumerate(_PER_CHANNEL):
-            self._type_code[EVENT_CODES[t]] = k
-            self._per_channel[EVENT_CODES[t]] = True
-        for k, t in enumerate(_GLOBAL):
-            self._type_code[EVENT_CODES[t]] = 3 * n_ch + k
-        self._purchase_col = 3 * n_ch + len(_GLOBAL)
+        self._type_code, self._per_channel = lay.type_code, lay.per_channel
+        self._purchase_col = lay.purchase_col
 
     def __len__(self) -> int:
         return int(self.customer_ids.shape[0])
@@ -386,7 +451,7 @@ class CustomerStates:
         """
         day = np.floor(ts / DAY).astype(np.int64)
         # advance the ring: a slot holding an older day is cleared for the new one
-        for d in np.unique(day):
+        for d in set(day.tolist()):  # (in any order: a slot ends up cleared for its latest day)
             slot = d % _RING
             if self.slot_day[slot] < d:
                 self.counts[slot] = 0.0
@@ -400,7 +465,7 @@ class CustomerStates:
         counted = in_ring & (col >= 0)
         np.add.at(self.counts, (slots[counted], rows[counted], col[counted]), 1.0)
 
-        purchase = np.isin(codes, [EVENT_CODES[t] for t in _PURCHASE])
+        purchase = _IS_PURCHASE[codes]
         if purchase.any():
             pr, pv, pt = rows[purchase], values[purchase], ts[purchase]
             ok = in_ring[purchase]
@@ -410,16 +475,17 @@ class CustomerStates:
             np.add.at(self.revenue_total, pr, pv)
             np.fmax.at(self.last_purchase, pr, pt)
 
-        sent = (codes == EVENT_CODES[EventType.SENT]) & has_ch
+        sent = (codes == _SENT) & has_ch
         if sent.any():
             np.fmax.at(self.last_contact, (rows[sent], channels[sent]), ts[sent])
+            np.fmax.at(self.last_any_contact, rows[sent], ts[sent])
             sm = sent & (messages >= 0)
             np.fmax.at(self.last_message, (rows[sm], messages[sm]), ts[sm])
             np.add.at(self.message_sends, (rows[sm], messages[sm]), 1)
         np.fmin.at(self.first_seen, rows, ts)
 
-        unsub = codes == EVENT_CODES[EventType.UNSUBSCRIBED]
-        change = codes == EVENT_CODES[EventType.CONSENT_CHANGED]
+        unsub = codes == _UNSUB
+        change = codes == _CONSENT_CHANGED
         if unsub.any() or change.any():
             for i in np.flatnonzero(unsub | change)[np.argsort(ts[unsub | change], kind="stable")]:
                 new = False if unsub[i] else bool(consent_to[i]) if consent_to else False
@@ -447,29 +513,28 @@ class CustomerStates:
         )
 
     # -- signals -----------------------------------------------------------------
-    def _window_sums(self, today: int, rows: np.ndarray | slice) -> dict[int, np.ndarray]:
-        """Counter sums over the windows ending today, shape (n_rows, n_counters) each.
+    def _window_sums(self, today: int, rows: np.ndarray | slice) -> np.ndarray:
+        """Counter sums over the windows ending today, shape (n_windows, n_rows, n_counters).
 
-        Windows are nested, so each slot is added once: 1d, then 7d = 1d + 6
-        more days, and so on.
+        Windows are :data:`_SUM_WINDOWS`, nested, so each slot is added once:
+        1d, then 7d = 1d + 6 more days, and so on.
         """
-        n = len(self.customer_ids[rows])
-        windows = sorted({1, *WINDOWS})
+        sub = self.counts[:, rows]
+        n = sub.shape[1]
         if n <= 256:  # few customers: one small copy, then one product for every window
             age = today - self.slot_day
-            inside = (age >= 0)[None, :] & (age[None, :] < np.array(windows)[:, None])
-            sub = self.counts[:, rows].astype(np.float64).reshape(_RING, -1)
-            sums = (inside.astype(np.float64) @ sub).reshape(len(windows), n, self._n_counters)
-            return {w: sums[i] for i, w in enumerate(windows)}
+            inside = (age >= 0) & (age < _SUM_WINDOW_COL)
+            flat = sub.astype(np.float64).reshape(_RING, -1)
+            return (inside.astype(np.float64) @ flat).reshape(len(_SUM_WINDOWS), n, -1)
+        out = np.empty((len(_SUM_WINDOWS), n, self._n_counters), dtype=np.float64)
         acc = np.zeros((n, self._n_counters), dtype=np.float64)
-        out: dict[int, np.ndarray] = {}
         start = 0
-        for w in windows:
+        for i, w in enumerate(_SUM_WINDOWS):
             for day in range(today - w + 1, today - start + 1):
                 slot = day % _RING
                 if self.slot_day[slot] == day:
-                    acc += self.counts[slot][rows]
-            out[w] = acc.copy()
+                    acc += sub[slot]
+            out[i] = acc
             start = w
         return out
 
@@ -492,68 +557,70 @@ class CustomerStates:
             For ``len(rows)`` customers, in ``rows`` order.
         """
         sel: np.ndarray | slice = slice(None) if rows is None else np.asarray(rows)
+        lay = self._layout
         t = _epoch(now)
-        today = int(np.floor(t / DAY))
+        today = math.floor(t / DAY)
         sums = self._window_sums(today, sel)
+        w_of = lay.w_of
         n_ch = len(self.channels)
-        v: dict[str, np.ndarray] = {}
-
-        def days_since(last: np.ndarray) -> np.ndarray:
-            d = (t - last) / DAY
-            return np.where(np.isnan(d), NEVER_DAYS, np.maximum(d, 0.0))
-
-        last_contact = self.last_contact[sel]
+        # every "days since" at once: (t - last) / DAY, floored at 0, "never" for NaN
+        days = t - self._times[sel]
+        days /= DAY
+        never = np.isnan(days)
+        np.maximum(days, lay.floor, out=days)
+        np.copyto(days, lay.never, where=never)
         consent = self.consent[sel]
-        for j, c in enumerate(self.channels):
-            v[f"{c}_sends_1d"] = sums[1][:, 3 * j]
-            for w in WINDOWS:
-                s = sums[w]
-                v[f"{c}_sends_{w}d"] = s[:, 3 * j]
-                v[f"{c}_opens_{w}d"] = s[:, 3 * j + 1]
-                v[f"{c}_clicks_{w}d"] = s[:, 3 * j + 2]
-            v[f"{c}_days_since_contact"] = days_since(last_contact[:, j])
-            v[f"{c}_consent"] = consent[:, j].astype(np.float64)
+        consent_f = consent.astype(np.float64)
+        # per window, totals over channels of sends, opens, clicks: shape (n_windows, n, 3)
+        per_kind = np.add.reduce(sums[:, :, : 3 * n_ch].reshape(*sums.shape[:2], n_ch, 3), axis=2)
+        v: dict[str, np.ndarray] = {}
+        for j, (sums_of, (since, consents)) in enumerate(
+            zip(lay.channel_sums, lay.channel_last, strict=True)
+        ):
+            for name, w, col in sums_of:
+                v[name] = sums[w, :, col]
+            v[since] = days[:, j]
+            v[consents] = consent_f[:, j]
         g = 3 * n_ch
-        v["page_views_7d"] = sums[7][:, g]
-        v["page_views_30d"] = sums[30][:, g]
-        v["cart_adds_7d"] = sums[7][:, g + 1]
-        v["complaints_90d"] = sums[90][:, g + 2]
+        d7, d30, d90 = w_of[7], w_of[30], w_of[90]
+        v["page_views_7d"] = sums[d7, :, g]
+        v["page_views_30d"] = sums[d30, :, g]
+        v["cart_adds_7d"] = sums[d7, :, g + 1]
+        v["complaints_90d"] = sums[d90, :, g + 2]
         p = self._purchase_col
-        v["purchases_30d"] = sums[30][:, p]
-        v["purchases_90d"] = sums[90][:, p]
-        v["revenue_90d"] = sums[90][:, p + 1]
-        v["purchases_total"] = self.purchases_total[sel].copy()
-        v["revenue_total"] = self.revenue_total[sel].copy()
-        v["days_since_purchase"] = days_since(self.last_purchase[sel])
-        sends = slice(0, 3 * n_ch, 3)
-        v["contacts_1d"] = sums[1][:, sends].sum(axis=1)
-        v["contacts_7d"] = sums[7][:, sends].sum(axis=1)
-        v["contacts_30d"] = sums[30][:, sends].sum(axis=1)
-        last_any = np.fmax.reduce(last_contact, axis=1) if n_ch else np.full(len(consent), np.nan)
-        v["days_since_contact"] = days_since(last_any)
-        first = self.first_seen[sel]
-        v["tenure_days"] = np.where(np.isnan(first), 0.0, np.maximum((t - first) / DAY, 0.0))
+        v["purchases_30d"] = sums[d30, :, p]
+        v["purchases_90d"] = sums[d90, :, p]
+        v["revenue_90d"] = sums[d90, :, p + 1]
+        totals = self._totals[sel]
+        if rows is None:  # a view of the live table otherwise
+            totals = totals.copy()
+        v["purchases_total"] = totals[:, 0]
+        v["revenue_total"] = totals[:, 1]
+        v["days_since_purchase"] = days[:, n_ch + 1]
+        v["contacts_1d"] = per_kind[w_of[1], :, 0]
+        v["contacts_7d"] = per_kind[d7, :, 0]
+        v["contacts_30d"] = per_kind[d30, :, 0]
+        v["days_since_contact"] = days[:, n_ch]
+        v["tenure_days"] = days[:, n_ch + 2]
         offsets = np.array([_utc_offset(now, z) for z in self.timezones])
         local = t + offsets[self.tz_index[sel]]
         v["local_hour"] = (local % DAY) / 3600.0
-        clicks_30 = sums[30][:, 2 : 3 * n_ch : 3].sum(axis=1)
         v["stage"] = _stage(
             v["purchases_total"],
             v["days_since_purchase"],
             v["page_views_7d"],
             v["page_views_30d"],
             v["cart_adds_7d"],
-            clicks_30,
+            per_kind[d30, :, 2],
         )
-        msg_days = (t - self.last_message[sel]) / DAY
         return Signals(
             customer_ids=self.customer_ids[sel],
             now=datetime.fromtimestamp(t, UTC),
             channels=self.channels,
             message_ids=self.message_ids,
             values=v,
-            consent=consent.copy(),
-            days_since_message=np.where(np.isnan(msg_days), np.inf, msg_days),
+            consent=consent.copy() if rows is None else consent,
+            days_since_message=days[:, n_ch + 3 :],
             attributes={k: np.asarray(a)[sel] for k, a in self.attributes.items()},
         )
 

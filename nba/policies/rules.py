@@ -21,6 +21,7 @@ works with no file at all. The distribution is one-hot.
 from __future__ import annotations
 
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -110,6 +111,20 @@ class RulePolicy(Policy):
                 prio[si, space.features[:, msg_col[m]] > 0] = len(order) - rank
         return prio
 
+    def _layout(
+        self, space: ActionSpace, channels: tuple[str, ...]
+    ) -> tuple[np.ndarray, np.ndarray, Any, np.ndarray, np.ndarray]:
+        """What only depends on the actions and channels, worked out once."""
+        pref = list(self.config.channel.preference) + [
+            c for c in channels if c not in self.config.channel.preference
+        ]
+        tiebreak = np.array([(len(pref) - pref.index(c)) / (len(pref) + 1.0) for c in channels])
+        names = [f"{c}_{kind}_90d" for kind in ("opens", "clicks", "sends") for c in channels]
+        get_eng = itemgetter(*names) if names else None  # >= 3 names: gives a tuple
+        ci = space.channel_index
+        chan_cols = np.flatnonzero(ci >= 0)
+        return self._priority(space), tiebreak.reshape(-1, 1), get_eng, chan_cols, ci[chan_cols]
+
     def predict_proba(self, context: Context, allowed: np.ndarray) -> np.ndarray:
         """One-hot on the rule's choice among the allowed actions (see module doc)."""
         n = len(context)
@@ -122,36 +137,20 @@ class RulePolicy(Policy):
             )
         space = context.actions
         cache = getattr(self, "_cache", None)
-        if cache is None or cache[0] is not space:
-            self._cache = cache = (space, self._priority(space))
-        prio = cache[1]
-        channels = sig.channels
-        pref = list(self.config.channel.preference) + [
-            c for c in channels if c not in self.config.channel.preference
-        ]
-        tiebreak = np.array([(len(pref) - pref.index(c)) / (len(pref) + 1.0) for c in channels])
-        if self.config.channel.choose == "most_engaged":
-            eng = (
-                np.column_stack(
-                    [
-                        (sig[f"{c}_opens_90d"] + 3.0 * sig[f"{c}_clicks_90d"])
-                        / (1.0 + sig[f"{c}_sends_90d"])
-                        for c in channels
-                    ]
-                )
-                if channels
-                else np.zeros((n, 0))
-            )
+        if cache is None or cache[0] is not space or cache[1] != sig.channels:
+            self._cache = cache = (space, sig.channels, *self._layout(space, sig.channels))
+        _, channels, prio, tiebreak, get_eng, chan_cols, chan_of = cache
+        if self.config.channel.choose == "most_engaged" and channels:
+            # (opens + 3 clicks) / (1 + sends) per channel, shape (n_channels, n)
+            ocs = np.concatenate(get_eng(sig.values)).reshape(3, len(channels), n)
+            eng = (ocs[0] + 3.0 * ocs[1]) / (1.0 + ocs[2])
         else:
-            eng = np.zeros((n, len(channels)))
+            eng = np.zeros((len(channels), n))
         # engagement (bounded) dominates the tie-break, message rank dominates both
-        chan_score = 10.0 * eng / (1.0 + eng) + tiebreak[None, :]
-        ci = space.channel_index
-        stage = sig["stage"].astype(np.int64)
-        p = prio[stage]
+        chan_score = 10.0 * eng / (1.0 + eng) + tiebreak
+        p = prio[sig["stage"].astype(np.int64)]
         score = np.where(p > 0, 100.0 * p, -np.inf)
-        has_chan = ci >= 0
-        score[:, has_chan] += chan_score[:, ci[has_chan]]
+        score[:, chan_cols] += chan_score[chan_of].T
         score[:, 0] = 0.0  # no-contact: chosen only when no rule action is allowed
         candidates = allowed & np.isfinite(score)
         return onehot_argmax(score, candidates)

@@ -65,7 +65,6 @@ __all__ = [
 ROLES = ("app", "marketer", "admin")
 _CHUNK = 5000
 _KEEP_SNAPSHOTS = 5
-_SEND = EVENT_CODES[EventType.SENT]
 _CODES = {t.value: code for t, code in EVENT_CODES.items()}
 _SENT_TYPE = EventType.SENT.value
 _CONSENT_TYPE = EventType.CONSENT_CHANGED.value
@@ -233,23 +232,19 @@ def load_customers(conn: Connection, ids: Sequence[str]) -> dict[str, CustomerRo
 
 @dataclass(frozen=True)
 class History:
-    """Events and recorded contacts of some customers, as arrays.
+    """Events and recorded contacts of some customers, as arrays, one entry each.
 
-    ``ev_*`` arrays are per event (sorted by time); ``sent_*`` arrays are the
-    contacts the service decided (each counts as a ``sent`` at decision time).
+    The events come first (sorted by time), then the contacts the service
+    decided, each as a ``sent`` event at decision time.
     """
 
-    ev_customer: np.ndarray
-    ev_ts: np.ndarray
-    ev_type: np.ndarray
-    ev_channel: np.ndarray
-    ev_message: np.ndarray
-    ev_value: np.ndarray
-    ev_consent: list[bool | None]
-    sent_customer: np.ndarray
-    sent_ts: np.ndarray
-    sent_channel: np.ndarray
-    sent_message: np.ndarray
+    customer: list[str]
+    ts: np.ndarray
+    type: np.ndarray
+    channel: np.ndarray
+    message: np.ndarray
+    value: np.ndarray
+    consent: list[bool | None]
 
     def to_states(
         self, catalog: Catalog, ids: Sequence[str], rows: dict[str, CustomerRow]
@@ -288,21 +283,19 @@ class History:
                 else:
                     attrs[k][i] = "" if v is None else str(v)
         states = CustomerStates(catalog, ids, consent=consent, timezones=tz, attributes=attrs)
-        k = self.sent_ts.size
-        if self.ev_ts.size or k:
+        if self.ts.size:
             # events and recorded contacts in one fold: a fold's fixed cost is most
             # of the work for one customer, and folding is order-free but for
             # consent changes, which only events carry
             index = {c: i for i, c in enumerate(ids)}
-            who = np.concatenate([self.ev_customer, self.sent_customer])
             states.apply_arrays(
-                np.array([index[c] for c in who], dtype=np.int64),
-                np.concatenate([self.ev_ts, self.sent_ts]),
-                np.concatenate([self.ev_type, np.full(k, _SEND, dtype=np.int64)]),
-                np.concatenate([self.ev_channel, self.sent_channel]),
-                np.concatenate([self.ev_message, self.sent_message]),
-                np.concatenate([self.ev_value, np.zeros(k)]),
-                consent_to=[*self.ev_consent, *([None] * k)],
+                np.array([index[c] for c in self.customer], dtype=np.int64),
+                self.ts,
+                self.type,
+                self.channel,
+                self.message,
+                self.value,
+                consent_to=self.consent,
             )
         return states
 
@@ -321,25 +314,21 @@ def load_history(conn: Connection, catalog: Catalog, ids: Sequence[str]) -> Hist
         decided = {r[4] for r in sent}
         ev = [r for r in ev if not (r[2] == _SENT_TYPE and r[7] in decided)]
     ev.sort(key=itemgetter(1))
-    # columns: customer_id, ts, type, channel, message_id, value, properties, decision_id
+    # columns: customer_id, ts, type, channel, message_id, value, properties, decision_id;
+    # a contact (customer_id, created_at, channel, message_id, decision_id) as a `sent` event
+    ev += [(c, ts, _SENT_TYPE, ch, m, None, None, d) for c, ts, ch, m, d in sent]
     e = list(zip(*ev, strict=True)) if ev else [()] * 8
-    d = list(zip(*sent, strict=True)) if sent else [()] * 5
     return History(
-        ev_customer=np.array(e[0], dtype=object),
-        ev_ts=np.array(e[1], dtype=float),
-        ev_type=np.array([_CODES[t] for t in e[2]], dtype=np.int64),
-        ev_channel=np.array([chan.get(c, -1) for c in e[3]], dtype=np.int64),
-        ev_message=np.array([msg.get(m, -1) for m in e[4]], dtype=np.int64),
-        ev_value=np.array([v or 0.0 for v in e[5]], dtype=float),
-        ev_consent=[
+        customer=list(e[0]),
+        ts=np.array(e[1], dtype=float),
+        type=np.array([_CODES[t] for t in e[2]], dtype=np.int64),
+        channel=np.array([chan.get(c, -1) for c in e[3]], dtype=np.int64),
+        message=np.array([msg.get(m, -1) for m in e[4]], dtype=np.int64),
+        value=np.array([v or 0.0 for v in e[5]], dtype=float),
+        consent=[
             bool(json.loads(p or "{}").get("consent", False)) if t == _CONSENT_TYPE else None
             for t, p in zip(e[2], e[6], strict=True)
         ],
-        # columns: customer_id, created_at, channel, message_id, decision_id
-        sent_customer=np.array(d[0], dtype=object),
-        sent_ts=np.array(d[1], dtype=float),
-        sent_channel=np.array([chan.get(c, -1) for c in d[2]], dtype=np.int64),
-        sent_message=np.array([msg.get(m, -1) for m in d[3]], dtype=np.int64),
     )
 
 
