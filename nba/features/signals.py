@@ -56,6 +56,7 @@ _IS_PURCHASE = np.isin(np.arange(len(EVENT_CODES)), [EVENT_CODES[t] for t in _PU
 _SENT = EVENT_CODES[EventType.SENT]
 _UNSUB = EVENT_CODES[EventType.UNSUBSCRIBED]
 _CONSENT_CHANGED = EVENT_CODES[EventType.CONSENT_CHANGED]
+_CHANGES_CONSENT = np.isin(np.arange(len(EVENT_CODES)), [_UNSUB, _CONSENT_CHANGED])
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,13 +220,13 @@ class _Layout:
         self.msg = {m: i for i, m in enumerate(messages)}
         self.n_counters = 3 * n_ch + len(_GLOBAL) + 2  # + purchases, revenue
         self.default_consent = np.array([not c.requires_consent for c in catalog.channels])
-        self.type_code = np.full(len(EVENT_CODES), -1, dtype=np.int64)
-        self.per_channel = np.zeros(len(EVENT_CODES), dtype=bool)
+        # counter column of an event, by [type code, channel index + 1] (-1: none);
+        # a per-channel event without a channel counts nowhere
+        self.column = np.full((len(EVENT_CODES), n_ch + 1), -1, dtype=np.int64)
         for k, t in enumerate(_PER_CHANNEL):
-            self.type_code[EVENT_CODES[t]] = k
-            self.per_channel[EVENT_CODES[t]] = True
+            self.column[EVENT_CODES[t], 1:] = k + 3 * np.arange(n_ch)
         for k, t in enumerate(_GLOBAL):
-            self.type_code[EVENT_CODES[t]] = 3 * n_ch + k
+            self.column[EVENT_CODES[t], :] = 3 * n_ch + k
         self.purchase_col = 3 * n_ch + len(_GLOBAL)
         # the times table: last contact per channel, on any channel, last
         # purchase, first seen, last send of each message; in days, "never"
@@ -336,9 +337,10 @@ class CustomerStates:
         self._totals = np.zeros((n, 2))
         self.purchases_total = self._totals[:, 0]
         self.revenue_total = self._totals[:, 1]
-        if consent is None:
-            consent = np.tile(lay.default_consent, (n, 1))
-        self.consent = np.array(consent, dtype=bool).reshape(n, n_ch)
+        self.consent = np.empty((n, n_ch), dtype=bool)
+        self.consent[:] = (
+            lay.default_consent if consent is None else np.asarray(consent, bool).reshape(n, n_ch)
+        )
         tz = list(timezones) if timezones is not None else ["UTC"] * n
         self.timezones: list[str] = sorted(set(tz)) or ["UTC"]
         for name in self.timezones:
@@ -359,8 +361,7 @@ class CustomerStates:
                     if spec.type == "numeric"
                     else np.full(n, "", dtype=object)
                 )
-        # event type -> counter column offset
-        self._type_code, self._per_channel = lay.type_code, lay.per_channel
+        self._column = lay.column
         self._purchase_col = lay.purchase_col
 
     def __len__(self) -> int:
@@ -458,10 +459,7 @@ class CustomerStates:
                 self.slot_day[slot] = d
         slots = day % _RING
         in_ring = self.slot_day[slots] == day
-        col = self._type_code[codes]
-        per_ch = self._per_channel[codes]
-        has_ch = channels >= 0
-        col = np.where(per_ch, np.where(has_ch, col + 3 * np.maximum(channels, 0), -1), col)
+        col = self._column[codes, channels + 1]
         counted = in_ring & (col >= 0)
         np.add.at(self.counts, (slots[counted], rows[counted], col[counted]), 1.0)
 
@@ -475,18 +473,20 @@ class CustomerStates:
             np.add.at(self.revenue_total, pr, pv)
             np.fmax.at(self.last_purchase, pr, pt)
 
-        sent = (codes == _SENT) & has_ch
+        sent = (codes == _SENT) & (channels >= 0)
         if sent.any():
-            np.fmax.at(self.last_contact, (rows[sent], channels[sent]), ts[sent])
-            np.fmax.at(self.last_any_contact, rows[sent], ts[sent])
-            sm = sent & (messages >= 0)
-            np.fmax.at(self.last_message, (rows[sm], messages[sm]), ts[sm])
-            np.add.at(self.message_sends, (rows[sm], messages[sm]), 1)
+            sr, sent_ts = rows[sent], ts[sent]
+            np.fmax.at(self.last_contact, (sr, channels[sent]), sent_ts)
+            np.fmax.at(self.last_any_contact, sr, sent_ts)
+            sm = messages[sent]
+            known = sm >= 0
+            np.fmax.at(self.last_message, (sr[known], sm[known]), sent_ts[known])
+            np.add.at(self.message_sends, (sr[known], sm[known]), 1)
         np.fmin.at(self.first_seen, rows, ts)
 
-        unsub = codes == _UNSUB
-        change = codes == _CONSENT_CHANGED
-        if unsub.any() or change.any():
+        if _CHANGES_CONSENT[codes].any():
+            unsub = codes == _UNSUB
+            change = codes == _CONSENT_CHANGED
             for i in np.flatnonzero(unsub | change)[np.argsort(ts[unsub | change], kind="stable")]:
                 new = False if unsub[i] else bool(consent_to[i]) if consent_to else False
                 if channels[i] >= 0:
@@ -569,39 +569,41 @@ class CustomerStates:
         never = np.isnan(days)
         np.maximum(days, lay.floor, out=days)
         np.copyto(days, lay.never, where=never)
+        days_t = days.T
         consent = self.consent[sel]
-        consent_f = consent.astype(np.float64)
+        consent_f = consent.T.astype(np.float64)  # rows: channels
         # per window, totals over channels of sends, opens, clicks: shape (n_windows, n, 3)
         per_kind = np.add.reduce(sums[:, :, : 3 * n_ch].reshape(*sums.shape[:2], n_ch, 3), axis=2)
+        by_counter = sums.transpose(0, 2, 1)  # [window, counter]: the same views, faster made
         v: dict[str, np.ndarray] = {}
         for j, (sums_of, (since, consents)) in enumerate(
             zip(lay.channel_sums, lay.channel_last, strict=True)
         ):
             for name, w, col in sums_of:
-                v[name] = sums[w, :, col]
-            v[since] = days[:, j]
-            v[consents] = consent_f[:, j]
+                v[name] = by_counter[w, col]
+            v[since] = days_t[j]
+            v[consents] = consent_f[j]
         g = 3 * n_ch
         d7, d30, d90 = w_of[7], w_of[30], w_of[90]
-        v["page_views_7d"] = sums[d7, :, g]
-        v["page_views_30d"] = sums[d30, :, g]
-        v["cart_adds_7d"] = sums[d7, :, g + 1]
-        v["complaints_90d"] = sums[d90, :, g + 2]
+        v["page_views_7d"] = by_counter[d7, g]
+        v["page_views_30d"] = by_counter[d30, g]
+        v["cart_adds_7d"] = by_counter[d7, g + 1]
+        v["complaints_90d"] = by_counter[d90, g + 2]
         p = self._purchase_col
-        v["purchases_30d"] = sums[d30, :, p]
-        v["purchases_90d"] = sums[d90, :, p]
-        v["revenue_90d"] = sums[d90, :, p + 1]
+        v["purchases_30d"] = by_counter[d30, p]
+        v["purchases_90d"] = by_counter[d90, p]
+        v["revenue_90d"] = by_counter[d90, p + 1]
         totals = self._totals[sel]
-        if rows is None:  # a view of the live table otherwise
+        if rows is None:  # a view of the live table, else already a copy
             totals = totals.copy()
         v["purchases_total"] = totals[:, 0]
         v["revenue_total"] = totals[:, 1]
-        v["days_since_purchase"] = days[:, n_ch + 1]
+        v["days_since_purchase"] = days_t[n_ch + 1]
         v["contacts_1d"] = per_kind[w_of[1], :, 0]
         v["contacts_7d"] = per_kind[d7, :, 0]
         v["contacts_30d"] = per_kind[d30, :, 0]
-        v["days_since_contact"] = days[:, n_ch]
-        v["tenure_days"] = days[:, n_ch + 2]
+        v["days_since_contact"] = days_t[n_ch]
+        v["tenure_days"] = days_t[n_ch + 2]
         offsets = np.array([_utc_offset(now, z) for z in self.timezones])
         local = t + offsets[self.tz_index[sel]]
         v["local_hour"] = (local % DAY) / 3600.0
@@ -625,6 +627,54 @@ class CustomerStates:
         )
 
 
+def _stage_of(t: Sequence[bool]) -> int:
+    """The journey stage (index into STAGES) from the answers to :data:`_STAGE_TESTS`."""
+    if t[0] and t[1]:  # never bought
+        if t[10] or t[11]:  # a cart add or >= 5 page views in 7d
+            return STAGES.index("purchase")
+        if t[8] or t[9]:  # >= 3 page views or a click in 30d
+            return STAGES.index("consideration")
+        return STAGES.index("awareness")
+    if t[7]:  # last purchase > 90d ago
+        return STAGES.index("winback")
+    if t[4] and t[6]:  # >= 3 purchases, the last <= 90d ago
+        return STAGES.index("advocacy")
+    if t[2] and t[3] and t[5]:  # one purchase, <= 30d ago
+        return STAGES.index("onboarding")
+    return STAGES.index("retention")
+
+
+#: The tests the stage depends on, each ``sign * input >= threshold`` (inputs:
+#: purchases, recency, page views 7d and 30d, cart adds 7d, clicks 30d); so
+#: ``x <= c`` is ``-x >= -c``, ``x == c`` is both, and ``x > 90`` is ``x >=``
+#: the next float after 90 (the same answers for every float, NaN included).
+_STAGE_TESTS: tuple[tuple[int, float, float], ...] = (
+    (0, 1.0, 0.0),  # 0, 1: purchases == 0
+    (0, -1.0, -0.0),
+    (0, 1.0, 1.0),  # 2, 3: purchases == 1
+    (0, -1.0, -1.0),
+    (0, 1.0, 3.0),  # 4: purchases >= 3
+    (1, -1.0, -30.0),  # 5: recency <= 30
+    (1, -1.0, -90.0),  # 6: recency <= 90
+    (1, 1.0, float(np.nextafter(90.0, np.inf))),  # 7: recency > 90
+    (3, 1.0, 3.0),  # 8: page views 30d >= 3
+    (5, 1.0, 1.0),  # 9: clicks 30d >= 1
+    (4, 1.0, 1.0),  # 10: cart adds 7d >= 1
+    (2, 1.0, 5.0),  # 11: page views 7d >= 5
+)
+_STAGE_INPUT = np.array([i for i, _, _ in _STAGE_TESTS], dtype=np.intp)
+_STAGE_SIGN = np.array([sg for _, sg, _ in _STAGE_TESTS]).reshape(-1, 1)
+_STAGE_MIN = np.array([c for _, _, c in _STAGE_TESTS]).reshape(-1, 1)
+_STAGE_BITS = 1 << np.arange(len(_STAGE_TESTS), dtype=np.int64)
+#: The stage of every combination of answers (bit k: test k holds).
+_STAGE_TABLE = np.array(
+    [
+        float(_stage_of([bool(code >> k & 1) for k in range(len(_STAGE_TESTS))]))
+        for code in range(1 << len(_STAGE_TESTS))
+    ]
+)
+
+
 def _stage(
     purchases: np.ndarray,
     recency: np.ndarray,
@@ -633,14 +683,8 @@ def _stage(
     carts7: np.ndarray,
     clicks30: np.ndarray,
 ) -> np.ndarray:
-    s = {name: float(i) for i, name in enumerate(STAGES)}
-    never = purchases == 0
-    stage = np.full(purchases.shape, s["awareness"])
-    stage[never & ((pv30 >= 3) | (clicks30 >= 1))] = s["consideration"]
-    stage[never & ((carts7 >= 1) | (pv7 >= 5))] = s["purchase"]
-    bought = ~never
-    stage[bought] = s["retention"]
-    stage[bought & (purchases == 1) & (recency <= 30)] = s["onboarding"]
-    stage[bought & (purchases >= 3) & (recency <= 90)] = s["advocacy"]
-    stage[bought & (recency > 90)] = s["winback"]
-    return stage
+    """Shape (n,) float: the journey stage (see :func:`_stage_of`), by table lookup."""
+    n = len(purchases)
+    inputs = np.concatenate((purchases, recency, pv7, pv30, carts7, clicks30)).reshape(6, n)
+    holds = inputs[_STAGE_INPUT] * _STAGE_SIGN >= _STAGE_MIN
+    return _STAGE_TABLE[_STAGE_BITS @ holds]

@@ -171,13 +171,13 @@ _Q_NEW_CUSTOMER = (
     "updated_at) VALUES ({m}, 'UTC', '{{}}', '{{}}', {m}, {m}) "
     "ON CONFLICT (customer_id) DO NOTHING"
 )
-_Q_EVENTS = (
+# events, then the contacts the service decided (type NULL): one statement, not two
+_Q_HISTORY = (
     "SELECT customer_id, ts, type, channel, message_id, value, properties, decision_id "
-    "FROM events WHERE customer_id IN ({})"
-)
-_Q_SENT = (
-    "SELECT customer_id, created_at, channel, message_id, decision_id "
-    "FROM decisions WHERE action != 0 AND customer_id IN ({})"
+    "FROM events WHERE customer_id IN ({0}) "
+    "UNION ALL "
+    "SELECT customer_id, created_at, NULL, channel, message_id, NULL, NULL, decision_id "
+    "FROM decisions WHERE action != 0 AND customer_id IN ({0})"
 )
 _Q_BUDGET = "SELECT channel, used FROM budget_counters WHERE day = {} AND channel IN ({})"
 _Q_BUDGET_ROW = (
@@ -252,8 +252,8 @@ class History:
         """Build the customers' :class:`CustomerStates` (profile, then history)."""
         n = len(ids)
         chans = catalog.channel_ids
-        default = [not c.requires_consent for c in catalog.channels]
-        consent = np.tile(default, (n, 1)).reshape(n, len(chans))
+        consent = np.empty((n, len(chans)), dtype=bool)
+        consent[:] = [not c.requires_consent for c in catalog.channels]
         tz = ["UTC"] * n
         attrs: dict[str, np.ndarray] = {}
         for name, spec in catalog.attributes.items():
@@ -308,15 +308,19 @@ def load_history(conn: Connection, catalog: Catalog, ids: Sequence[str]) -> Hist
     """
     chan = {c: i for i, c in enumerate(catalog.channel_ids)}
     msg = {m: i for i, m in enumerate(catalog.message_ids)}
-    ev = _raw_in(conn, _Q_EVENTS, ids)
-    sent = _raw_in(conn, _Q_SENT, ids)
+    found: list[tuple[Any, ...]] = []
+    for part in chunks(list(ids), _CHUNK // 2):  # each id is bound twice
+        sql = _Q_HISTORY.format(_marks(conn, len(part)))
+        found += _fetch(conn, sql, (*part, *part))
+    # columns: customer_id, ts, type, channel, message_id, value, properties, decision_id
+    sent = [r for r in found if r[2] is None]
+    ev = [r for r in found if r[2] is not None] if sent else found
     if sent and ev:
-        decided = {r[4] for r in sent}
+        decided = {r[7] for r in sent}
         ev = [r for r in ev if not (r[2] == _SENT_TYPE and r[7] in decided)]
     ev.sort(key=itemgetter(1))
-    # columns: customer_id, ts, type, channel, message_id, value, properties, decision_id;
-    # a contact (customer_id, created_at, channel, message_id, decision_id) as a `sent` event
-    ev += [(c, ts, _SENT_TYPE, ch, m, None, None, d) for c, ts, ch, m, d in sent]
+    # a contact as a `sent` event at decision time
+    ev += [(c, ts, _SENT_TYPE, ch, m, None, None, d) for c, ts, _, ch, m, _, _, d in sent]
     e = list(zip(*ev, strict=True)) if ev else [()] * 8
     return History(
         customer=list(e[0]),
@@ -358,7 +362,12 @@ def take_budget(conn: Connection, channel: str, day: int, k: int, limit: int) ->
 
 
 _DECISION_COLS = tuple(c.name for c in decisions.columns)
-_Q_DECISIONS = f"INSERT INTO {decisions.name} ({', '.join(_DECISION_COLS)}) VALUES ({{}})"
+#: The insert statement by placeholder ("?" for SQLite, "%s" for PostgreSQL's driver).
+_Q_DECISIONS = {
+    m: f"INSERT INTO {decisions.name} ({', '.join(_DECISION_COLS)}) "
+    f"VALUES ({', '.join([m] * len(_DECISION_COLS))})"
+    for m in ("?", "%s")
+}
 
 
 def insert_decisions(conn: Connection, n: int, columns: dict[str, Any]) -> None:
@@ -371,7 +380,7 @@ def insert_decisions(conn: Connection, n: int, columns: dict[str, Any]) -> None:
     missing = set(_DECISION_COLS) - set(columns)
     if missing:
         raise KeyError(f"insert_decisions: missing columns {sorted(missing)}")
-    sql = _Q_DECISIONS.format(_marks(conn, len(_DECISION_COLS)))
+    sql = _Q_DECISIONS[_mark(conn)]
     cols = []
     for c in _DECISION_COLS:
         v = columns[c]
