@@ -233,8 +233,8 @@ class _Layout:
         # (NaN) reads NEVER_DAYS but for tenure (0) and messages (inf), and
         # negative days read 0 but for messages
         self.n_times = n_ch + 3 + n_msg
-        self.never = np.array([NEVER_DAYS] * (n_ch + 2) + [0.0] + [np.inf] * n_msg)
-        self.floor = np.array([0.0] * (n_ch + 3) + [-np.inf] * n_msg)
+        self.never = np.array([NEVER_DAYS] * (n_ch + 2) + [0.0] + [np.inf] * n_msg).reshape(-1, 1)
+        self.floor = np.array([0.0] * (n_ch + 3) + [-np.inf] * n_msg).reshape(-1, 1)
         # per channel, the names of its windowed signals: (name, window index, counter)
         w_of = {w: i for i, w in enumerate(_SUM_WINDOWS)}
         self.channel_sums = [
@@ -325,18 +325,19 @@ class CustomerStates:
         self.slot_day = np.full(_RING, -(10**9), dtype=np.int64)
         # every "last time" (epoch seconds, NaN: never) in one table, so that
         # signals turns them all into days at once; the names below are views
-        self._times = np.full((n, lay.n_times), np.nan)
-        self.last_contact = self._times[:, :n_ch]
-        self.last_any_contact = self._times[:, n_ch]
-        self.last_purchase = self._times[:, n_ch + 1]
-        self.first_seen = self._times[:, n_ch + 2]
-        self.last_message = self._times[:, n_ch + 3 :]
+        # (one row per kind of time: each signal is then a contiguous row)
+        self._times = np.full((lay.n_times, n), np.nan)
+        self.last_contact = self._times[:n_ch].T
+        self.last_any_contact = self._times[n_ch]
+        self.last_purchase = self._times[n_ch + 1]
+        self.first_seen = self._times[n_ch + 2]
+        self.last_message = self._times[n_ch + 3 :].T
         if signup is not None:
             self.first_seen[:] = np.asarray(signup, float)
         self.message_sends = np.zeros((n, n_msg), dtype=np.int32)
-        self._totals = np.zeros((n, 2))
-        self.purchases_total = self._totals[:, 0]
-        self.revenue_total = self._totals[:, 1]
+        self._totals = np.zeros((2, n))
+        self.purchases_total = self._totals[0]
+        self.revenue_total = self._totals[1]
         self.consent = np.empty((n, n_ch), dtype=bool)
         self.consent[:] = (
             lay.default_consent if consent is None else np.asarray(consent, bool).reshape(n, n_ch)
@@ -519,12 +520,11 @@ class CustomerStates:
         Windows are :data:`_SUM_WINDOWS`, nested, so each slot is added once:
         1d, then 7d = 1d + 6 more days, and so on.
         """
-        sub = self.counts[:, rows]
-        n = sub.shape[1]
+        n = len(self.customer_ids[rows])
         if n <= 256:  # few customers: one small copy, then one product for every window
             age = today - self.slot_day
             inside = (age >= 0) & (age < _SUM_WINDOW_COL)
-            flat = sub.astype(np.float64).reshape(_RING, -1)
+            flat = self.counts[:, rows].astype(np.float64).reshape(_RING, -1)
             return (inside.astype(np.float64) @ flat).reshape(len(_SUM_WINDOWS), n, -1)
         out = np.empty((len(_SUM_WINDOWS), n, self._n_counters), dtype=np.float64)
         acc = np.zeros((n, self._n_counters), dtype=np.float64)
@@ -532,8 +532,8 @@ class CustomerStates:
         for i, w in enumerate(_SUM_WINDOWS):
             for day in range(today - w + 1, today - start + 1):
                 slot = day % _RING
-                if self.slot_day[slot] == day:
-                    acc += sub[slot]
+                if self.slot_day[slot] == day:  # (only the days in the ring are copied)
+                    acc += self.counts[slot][rows]
             out[i] = acc
             start = w
         return out
@@ -564,24 +564,23 @@ class CustomerStates:
         w_of = lay.w_of
         n_ch = len(self.channels)
         # every "days since" at once: (t - last) / DAY, floored at 0, "never" for NaN
-        days = t - self._times[sel]
+        days = t - self._times[:, sel]
         days /= DAY
         never = np.isnan(days)
         np.maximum(days, lay.floor, out=days)
         np.copyto(days, lay.never, where=never)
-        days_t = days.T
         consent = self.consent[sel]
-        consent_f = consent.T.astype(np.float64)  # rows: channels
-        # per window, totals over channels of sends, opens, clicks: shape (n_windows, n, 3)
-        per_kind = np.add.reduce(sums[:, :, : 3 * n_ch].reshape(*sums.shape[:2], n_ch, 3), axis=2)
+        consent_f = consent.T.astype(np.float64, order="C")  # rows: channels
         by_counter = sums.transpose(0, 2, 1)  # [window, counter]: the same views, faster made
+        # sends on any channel per window, shape (n_windows, n) (in channel order)
+        contacts = np.add.reduce(by_counter[:, 0 : 3 * n_ch : 3], axis=1)
         v: dict[str, np.ndarray] = {}
         for j, (sums_of, (since, consents)) in enumerate(
             zip(lay.channel_sums, lay.channel_last, strict=True)
         ):
             for name, w, col in sums_of:
                 v[name] = by_counter[w, col]
-            v[since] = days_t[j]
+            v[since] = days[j]
             v[consents] = consent_f[j]
         g = 3 * n_ch
         d7, d30, d90 = w_of[7], w_of[30], w_of[90]
@@ -593,17 +592,17 @@ class CustomerStates:
         v["purchases_30d"] = by_counter[d30, p]
         v["purchases_90d"] = by_counter[d90, p]
         v["revenue_90d"] = by_counter[d90, p + 1]
-        totals = self._totals[sel]
+        totals = self._totals[:, sel]
         if rows is None:  # a view of the live table, else already a copy
             totals = totals.copy()
-        v["purchases_total"] = totals[:, 0]
-        v["revenue_total"] = totals[:, 1]
-        v["days_since_purchase"] = days_t[n_ch + 1]
-        v["contacts_1d"] = per_kind[w_of[1], :, 0]
-        v["contacts_7d"] = per_kind[d7, :, 0]
-        v["contacts_30d"] = per_kind[d30, :, 0]
-        v["days_since_contact"] = days_t[n_ch]
-        v["tenure_days"] = days_t[n_ch + 2]
+        v["purchases_total"] = totals[0]
+        v["revenue_total"] = totals[1]
+        v["days_since_purchase"] = days[n_ch + 1]
+        v["contacts_1d"] = contacts[w_of[1]]
+        v["contacts_7d"] = contacts[d7]
+        v["contacts_30d"] = contacts[d30]
+        v["days_since_contact"] = days[n_ch]
+        v["tenure_days"] = days[n_ch + 2]
         offsets = np.array([_utc_offset(now, z) for z in self.timezones])
         local = t + offsets[self.tz_index[sel]]
         v["local_hour"] = (local % DAY) / 3600.0
@@ -613,7 +612,7 @@ class CustomerStates:
             v["page_views_7d"],
             v["page_views_30d"],
             v["cart_adds_7d"],
-            per_kind[d30, :, 2],
+            np.add.reduce(by_counter[d30, 2 : 3 * n_ch : 3], axis=0),  # clicks
         )
         return Signals(
             customer_ids=self.customer_ids[sel],
@@ -622,7 +621,7 @@ class CustomerStates:
             message_ids=self.message_ids,
             values=v,
             consent=consent.copy() if rows is None else consent,
-            days_since_message=days[:, n_ch + 3 :],
+            days_since_message=days[n_ch + 3 :].T,
             attributes={k: np.asarray(a)[sel] for k, a in self.attributes.items()},
         )
 

@@ -147,10 +147,10 @@ class RulePolicy(Policy):
         else:
             eng = np.zeros((len(channels), n))
         # engagement (bounded) dominates the tie-break, message rank dominates both
-        chan_score = 10.0 * eng / (1.0 + eng) + tiebreak
+        chan_score = np.ascontiguousarray((10.0 * eng / (1.0 + eng) + tiebreak).T)
         p = prio[sig["stage"].astype(np.int64)]
         score = np.where(p > 0, 100.0 * p, -np.inf)
-        score[:, chan_cols] += chan_score[chan_of].T
+        score[:, chan_cols] += chan_score[:, chan_of]
         score[:, 0] = 0.0  # no-contact: chosen only when no rule action is allowed
         candidates = allowed & np.isfinite(score)
         return onehot_argmax(score, candidates)
