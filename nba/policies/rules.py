@@ -123,7 +123,10 @@ class RulePolicy(Policy):
         get_eng = itemgetter(*names) if names else None  # >= 3 names: gives a tuple
         ci = space.channel_index
         chan_cols = np.flatnonzero(ci >= 0)
-        return self._priority(space), tiebreak.reshape(-1, 1), get_eng, chan_cols, ci[chan_cols]
+        # per stage, each action's score before the channel's: -inf if not for the stage
+        prio = self._priority(space)
+        stage_score = np.where(prio > 0, 100.0 * prio, -np.inf)
+        return stage_score, tiebreak.reshape(-1, 1), get_eng, chan_cols, ci[chan_cols]
 
     def predict_proba(self, context: Context, allowed: np.ndarray) -> np.ndarray:
         """One-hot on the rule's choice among the allowed actions (see module doc)."""
@@ -139,7 +142,7 @@ class RulePolicy(Policy):
         cache = getattr(self, "_cache", None)
         if cache is None or cache[0] is not space or cache[1] != sig.channels:
             self._cache = cache = (space, sig.channels, *self._layout(space, sig.channels))
-        _, channels, prio, tiebreak, get_eng, chan_cols, chan_of = cache
+        _, channels, stage_score, tiebreak, get_eng, chan_cols, chan_of = cache
         if self.config.channel.choose == "most_engaged" and channels:
             # (opens + 3 clicks) / (1 + sends) per channel, shape (n_channels, n)
             ocs = np.concatenate(get_eng(sig.values)).reshape(3, len(channels), n)
@@ -148,8 +151,7 @@ class RulePolicy(Policy):
             eng = np.zeros((len(channels), n))
         # engagement (bounded) dominates the tie-break, message rank dominates both
         chan_score = np.ascontiguousarray((10.0 * eng / (1.0 + eng) + tiebreak).T)
-        p = prio[sig["stage"].astype(np.int64)]
-        score = np.where(p > 0, 100.0 * p, -np.inf)
+        score = stage_score[sig["stage"].astype(np.int64)]  # a fresh (n, n_actions) array
         score[:, chan_cols] += chan_score[:, chan_of]
         score[:, 0] = 0.0  # no-contact: chosen only when no rule action is allowed
         candidates = allowed & np.isfinite(score)
