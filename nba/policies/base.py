@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
+import numbers
 import pickle
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -41,6 +43,9 @@ __all__ = [
     "uniform",
     "check_allowed",
     "check_context",
+    "check_params",
+    "is_integer",
+    "is_real",
 ]
 
 POLICY_FILE = "policy.json"
@@ -290,6 +295,56 @@ class Policy(ABC):
 
 
 # -- validation and distribution helpers ---------------------------------------
+def is_real(value: Any) -> bool:
+    """A finite real number (not a bool).
+
+    Examples
+    --------
+    >>> is_real(0.5), is_real(True), is_real(float("inf")), is_real("1")
+    (True, False, False, False)
+    """
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def is_integer(value: Any) -> bool:
+    """An integer (not a bool).
+
+    Examples
+    --------
+    >>> is_integer(3), is_integer(3.0), is_integer(False)
+    (True, False, False)
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_params(owner: str, policy: Any, checks: Iterable[tuple[str, bool, str]]) -> None:
+    """Raise on the first failed hyperparameter check ``(name, ok, expected)``.
+
+    Raises
+    ------
+    PolicyError
+        ``"<owner>: `<name>` must be <expected>, got <value>"``.
+
+    Examples
+    --------
+    >>> class P:
+    ...     ridge = -1
+    >>> check_params("P", P(), [("ridge", P.ridge > 0, "a number > 0")])
+    Traceback (most recent call last):
+    ...
+    nba.exceptions.PolicyError: P: `ridge` must be a number > 0, got -1
+    """
+    for name, ok, expected in checks:
+        if not ok:
+            raise PolicyError(
+                f"{owner}: `{name}` must be {expected}, got {getattr(policy, name)!r}"
+            )
+
+
 def check_context(owner: str, X: np.ndarray) -> None:
     """Check that a context's ``X`` is a finite (n_customers, n_features) matrix.
 

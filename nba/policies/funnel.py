@@ -52,7 +52,6 @@ propensity and the logs stay usable for off-policy evaluation.
 from __future__ import annotations
 
 import copy
-import numbers
 from pathlib import Path
 from typing import Any, Self
 
@@ -68,6 +67,9 @@ from nba.policies.base import (
     Policy,
     check_allowed,
     check_context,
+    check_params,
+    is_integer,
+    is_real,
     onehot_argmax,
 )
 
@@ -171,26 +173,24 @@ class FunnelPolicy(Policy):
 
     # -- validation ---------------------------------------------------------------
     def _validate_params(self) -> None:
-        def real(v: Any) -> bool:
-            return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-        checks = (
-            ("epsilon", real(self.epsilon) and 0.0 <= self.epsilon <= 1.0, "a number in [0, 1]"),
-            ("ridge", real(self.ridge) and self.ridge > 0, "a number > 0"),
-            ("margin", real(self.margin) and self.margin >= 0, "a number >= 0"),
+        check_params(
+            "FunnelPolicy",
+            self,
             (
-                "min_support",
-                isinstance(self.min_support, numbers.Integral)
-                and not isinstance(self.min_support, bool)
-                and self.min_support >= 0,
-                "an integer >= 0",
+                (
+                    "epsilon",
+                    is_real(self.epsilon) and 0.0 <= self.epsilon <= 1.0,
+                    "a number in [0, 1]",
+                ),
+                ("ridge", is_real(self.ridge) and self.ridge > 0, "a number > 0"),
+                ("margin", is_real(self.margin) and self.margin >= 0, "a number >= 0"),
+                (
+                    "min_support",
+                    is_integer(self.min_support) and self.min_support >= 0,
+                    "an integer >= 0",
+                ),
             ),
         )
-        for name, ok, expected in checks:
-            if not ok:
-                raise PolicyError(
-                    f"FunnelPolicy: `{name}` must be {expected}, got {getattr(self, name)!r}"
-                )
 
     # -- design ---------------------------------------------------------------------
     @staticmethod

@@ -46,7 +46,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import numbers
 import shutil
 from pathlib import Path
 from statistics import NormalDist
@@ -56,7 +55,16 @@ import numpy as np
 
 from nba.config import load_document
 from nba.exceptions import PolicyError
-from nba.policies.base import POLICY_FILE, Context, LoggedBatch, Policy, check_allowed
+from nba.policies.base import (
+    POLICY_FILE,
+    Context,
+    LoggedBatch,
+    Policy,
+    check_allowed,
+    check_params,
+    is_integer,
+    is_real,
+)
 
 __all__ = ["GuardedPolicy"]
 
@@ -130,30 +138,24 @@ class GuardedPolicy(Policy):
 
     # -- parts ------------------------------------------------------------------------
     def _validate_params(self) -> None:
-        def real(v: Any) -> bool:
-            return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-        checks = (
-            ("budget", real(self.budget) and 0.0 <= self.budget <= 1.0, "a number in [0, 1]"),
-            ("probe", real(self.probe) and 0.0 <= self.probe <= 0.5, "a number in [0, 0.5]"),
+        check_params(
+            "GuardedPolicy",
+            self,
             (
-                "confidence",
-                real(self.confidence) and 0.5 <= self.confidence < 1.0,
-                "a number in [0.5, 1)",
-            ),
-            (
-                "half_life",
-                isinstance(self.half_life, numbers.Integral)
-                and not isinstance(self.half_life, bool)
-                and self.half_life > 0,
-                "an integer > 0",
+                (
+                    "budget",
+                    is_real(self.budget) and 0.0 <= self.budget <= 1.0,
+                    "a number in [0, 1]",
+                ),
+                ("probe", is_real(self.probe) and 0.0 <= self.probe <= 0.5, "a number in [0, 0.5]"),
+                (
+                    "confidence",
+                    is_real(self.confidence) and 0.5 <= self.confidence < 1.0,
+                    "a number in [0.5, 1)",
+                ),
+                ("half_life", is_integer(self.half_life) and self.half_life > 0, "an integer > 0"),
             ),
         )
-        for name, ok, expected in checks:
-            if not ok:
-                raise PolicyError(
-                    f"GuardedPolicy: `{name}` must be {expected}, got {getattr(self, name)!r}"
-                )
         if not isinstance(self.challenger, str) or self.challenger.split(":")[0] in (
             "guarded",
             "rules",

@@ -33,7 +33,6 @@ single-threaded BLAS (see :mod:`nba.policies._threads` for why).
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any, Self
 
@@ -47,6 +46,7 @@ from nba.policies.base import (
     Policy,
     check_allowed,
     check_context,
+    is_real,
     onehot_argmax,
 )
 
@@ -65,12 +65,7 @@ _TIE_RTOL = 1e-6
 
 
 def _check_number(owner: str, name: str, value: Any, *, low: float, strict: bool) -> float:
-    ok = (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
-    if ok and (value > low if strict else value >= low):
+    if is_real(value) and (value > low if strict else value >= low):
         return float(value)
     bound = f"> {low:g}" if strict else f">= {low:g}"
     raise PolicyError(f"{owner}: `{name}` must be a finite number {bound}, got {value!r}")

@@ -25,10 +25,8 @@ dropping the oldest examples also lets the model follow drift.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -42,7 +40,10 @@ from nba.policies.base import (
     Policy,
     check_allowed,
     check_context,
+    check_params,
     epsilon_greedy,
+    is_integer,
+    is_real,
 )
 
 __all__ = ["RewardModelPolicy", "MODELS"]
@@ -124,23 +125,24 @@ class RewardModelPolicy(Policy):
 
     # -- validation ------------------------------------------------------------
     def _validate_params(self) -> None:
-        if self.model not in MODELS:
-            raise PolicyError(
-                f"RewardModelPolicy: `model` must be one of {', '.join(MODELS)}, got {self.model!r}"
-            )
-        if not _is_real(self.epsilon) or not 0.0 <= self.epsilon <= 1.0:
-            raise PolicyError(
-                f"RewardModelPolicy: `epsilon` must be a number in [0, 1], got {self.epsilon!r}"
-            )
-        if not _is_real(self.alpha) or not self.alpha > 0:
-            raise PolicyError(
-                f"RewardModelPolicy: `alpha` must be a number > 0, got {self.alpha!r}"
-            )
-        m = self.max_examples
-        if not isinstance(m, numbers.Integral) or isinstance(m, bool) or m < 1:
-            raise PolicyError(
-                f"RewardModelPolicy: `max_examples` must be an integer >= 1, got {m!r}"
-            )
+        check_params(
+            "RewardModelPolicy",
+            self,
+            (
+                ("model", self.model in MODELS, f"one of {', '.join(MODELS)}"),
+                (
+                    "epsilon",
+                    is_real(self.epsilon) and 0.0 <= self.epsilon <= 1.0,
+                    "a number in [0, 1]",
+                ),
+                ("alpha", is_real(self.alpha) and self.alpha > 0, "a number > 0"),
+                (
+                    "max_examples",
+                    is_integer(self.max_examples) and self.max_examples >= 1,
+                    "an integer >= 1",
+                ),
+            ),
+        )
 
     def _check_context(self, context: Context) -> None:
         X = context.X
@@ -343,11 +345,3 @@ class RewardModelPolicy(Policy):
 
         self._run(block, len(context))
         return out
-
-
-def _is_real(value: Any) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )

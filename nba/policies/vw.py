@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import json
 import logging
-import numbers
 import re
 import shlex
 import threading
@@ -76,7 +75,7 @@ from vowpalwabbit import Example, LabelType, PredictionType, Workspace
 
 from nba.catalog import ActionSpace
 from nba.exceptions import PolicyError
-from nba.policies.base import Context, LoggedBatch, Policy, check_allowed
+from nba.policies.base import Context, LoggedBatch, Policy, check_allowed, is_integer, is_real
 
 __all__ = ["VWPolicy", "ALGOS", "sanitize_feature_name"]
 
@@ -223,18 +222,6 @@ def _action_lines(space: ActionSpace) -> list[str]:
         )
         lines.append(f"|{ACTION_NS} {body}".rstrip())
     return lines
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: Any) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and bool(np.isfinite(float(value)))
-    )
 
 
 @dataclass
@@ -487,7 +474,7 @@ class VWPolicy(Policy):
     def _check_number(self, name: str, low: float, high: float | None = None) -> str:
         value = getattr(self, name)
         strict = name in ("gamma_scale", "learning_rate")
-        ok = _is_real(value) and (value > low if strict else value >= low)
+        ok = is_real(value) and (value > low if strict else value >= low)
         if ok and high is not None:
             ok = value <= high
         if not ok:
@@ -503,7 +490,7 @@ class VWPolicy(Policy):
         value = getattr(self, name)
         if value is None:
             return str(default)
-        if not _is_int(value) or value < 1:
+        if not is_integer(value) or value < 1:
             raise self._fail(f"`{name}` must be an integer >= 1, got {value!r}")
         return str(int(value))
 
@@ -596,7 +583,7 @@ class VWPolicy(Policy):
             return int(np.random.default_rng().integers(2**31))
         if isinstance(rs, np.random.Generator):
             return int(rs.integers(2**31))
-        if _is_int(rs) and 0 <= rs < 2**63:
+        if is_integer(rs) and 0 <= rs < 2**63:
             return int(rs)
         raise self._fail(
             f"`random_state` must be None, an integer >= 0 or a numpy Generator, got {rs!r}"
