@@ -209,6 +209,35 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
 
 
+def _checked_ids(customer_ids: Sequence[str]) -> list[str]:
+    """The ids of a decision request, as strings: 1 to MAX_BATCH distinct ids of 1 to 200 chars.
+
+    Raises
+    ------
+    InputError, TooLargeError
+        Naming ``customer_ids`` and what is wrong.
+    """
+    ids = [str(c) for c in customer_ids]
+    if not ids:
+        raise InputError("`customer_ids`: expected at least one customer id")
+    if len(ids) > MAX_BATCH:
+        raise TooLargeError(
+            f"`customer_ids`: at most {MAX_BATCH} customers per call, got {len(ids)}; "
+            "split the list"
+        )
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        dup = next(c for c in ids if c in seen or seen.add(c))  # type: ignore[func-returns-value]
+        raise InputError(f"`customer_ids`: customer `{dup}` appears more than once")
+    bad = next((c for c in ids if not c or len(c) > 200), None)
+    if bad is not None:
+        raise InputError(
+            f"`customer_ids`: ids must be 1 to 200 characters, got {bad[:40]!r}"
+            + ("…" if len(bad) > 40 else "")
+        )
+    return ids
+
+
 def _copy_policy(policy: Policy) -> Policy:
     """A copy to learn on while the original keeps serving."""
     try:
@@ -469,6 +498,22 @@ class DecisionService:
 
         return RulePolicy(rules=str(self.settings.rules))
 
+    def _open_model(self, uri: str) -> Policy:
+        """Load the model at ``uri``: an MLflow model URI, a saved policy directory or a
+        spec (built with the configured rules, for the policies that follow them)."""
+        if "://" in uri or uri.startswith(("models:/", "runs:/")):
+            import mlflow  # lazy: MLflow is slow to import
+
+            from nba.tracking.models import load_policy
+            from nba.tracking.runs import default_tracking_uri
+
+            mlflow.set_tracking_uri(default_tracking_uri())
+            policy: Policy = load_policy(uri)
+            return policy
+        from nba.policies.spec import make_policy
+
+        return make_policy(uri, rules=str(self.settings.rules))
+
     def _load_policy(self, champion_lookup: bool) -> _Serving:
         """The policy to serve at start: ``NBA_MODEL_URI``, else the last promoted
         model, else the registered champion, else the rule baseline."""
@@ -483,7 +528,7 @@ class DecisionService:
         serving = _Serving(self._rules_policy(), _RULES_SOURCE, requested)
         if uri is not None:
             try:
-                serving = _Serving(_open_model(uri, str(self.settings.rules)), uri, requested)
+                serving = _Serving(self._open_model(uri), uri, requested)
             except Exception as exc:
                 if requested is not None:
                     serving.degraded = True
@@ -522,7 +567,7 @@ class DecisionService:
         if uri == self._serving.source:
             return
         try:
-            serving = _Serving(_open_model(uri, str(self.settings.rules)), uri, uri)
+            serving = _Serving(self._open_model(uri), uri, uri)
         except Exception as exc:
             log.warning("cannot serve the promoted model `%s`: %s", uri, exc)
             return
@@ -538,9 +583,7 @@ class DecisionService:
             If the model cannot be loaded (the current policy keeps serving).
         """
         try:
-            serving = _Serving(
-                _open_model(model_uri, str(self.settings.rules)), model_uri, model_uri
-            )
+            serving = _Serving(self._open_model(model_uri), model_uri, model_uri)
         except Exception as exc:
             raise InputError(f"`model_uri`: cannot load model {model_uri!r}: {exc}") from None
         self._restore_snapshot(serving)
@@ -706,24 +749,7 @@ class DecisionService:
         InputError, TooLargeError
             On an empty, duplicated or too long id list.
         """
-        ids = [str(c) for c in customer_ids]
-        if not ids:
-            raise InputError("`customer_ids`: expected at least one customer id")
-        if len(ids) > MAX_BATCH:
-            raise TooLargeError(
-                f"`customer_ids`: at most {MAX_BATCH} customers per call, got {len(ids)}; "
-                "split the list"
-            )
-        if len(set(ids)) != len(ids):
-            seen: set[str] = set()
-            dup = next(c for c in ids if c in seen or seen.add(c))  # type: ignore[func-returns-value]
-            raise InputError(f"`customer_ids`: customer `{dup}` appears more than once")
-        bad = next((c for c in ids if not c or len(c) > 200), None)
-        if bad is not None:
-            raise InputError(
-                f"`customer_ids`: ids must be 1 to 200 characters, got {bad[:40]!r}"
-                + ("…" if len(bad) > 40 else "")
-            )
+        ids = _checked_ids(customer_ids)
         t = time.time() if now is None else _epoch(now)
         when = datetime.fromtimestamp(t, UTC)
         for _attempt in range(10):
@@ -756,10 +782,9 @@ class DecisionService:
         """
         if self.store.dialect != "sqlite":
             return None
-        ids = [str(c) for c in customer_ids]
-        if not 0 < len(ids) <= MAX_BATCH or len(set(ids)) != len(ids):
-            return None
-        if any(not c or len(c) > 200 for c in ids):
+        try:
+            ids = _checked_ids(customer_ids)
+        except NBAError:
             return None
         t = time.time() if now is None else _epoch(now)
         when = datetime.fromtimestamp(t, UTC)
@@ -1806,20 +1831,3 @@ def _mlflow_store_exists() -> bool:
     import os
 
     return bool(os.environ.get("MLFLOW_TRACKING_URI")) or (Path.cwd() / "mlflow.db").exists()
-
-
-def _open_model(uri: str, rules: str | None = None) -> Policy:
-    """Load the model at ``uri``: an MLflow model URI, a saved policy directory or a
-    spec (built with the marketer's ``rules`` for the policies that follow them)."""
-    if "://" in uri or uri.startswith(("models:/", "runs:/")):
-        import mlflow  # lazy: MLflow is slow to import
-
-        from nba.tracking.models import load_policy
-        from nba.tracking.runs import default_tracking_uri
-
-        mlflow.set_tracking_uri(default_tracking_uri())
-        policy: Policy = load_policy(uri)
-        return policy
-    from nba.policies.spec import make_policy
-
-    return make_policy(uri, rules=rules)
