@@ -520,24 +520,16 @@ def test_background_worker_gives_funnel_learners_the_outcomes(tmp_path: Path) ->
         assert float(policy.models_["open"].xty[:, 0].sum()) == len(contacts)
 
 
-def test_decision_waits_in_a_worker_thread_while_the_store_is_busy(client: TestClient) -> None:
+def test_decision_waits_in_a_worker_thread_while_the_store_is_busy(
+    client: TestClient, writer_elsewhere: Any
+) -> None:
     """A decision runs on the event loop only when nothing holds the write lock;
     otherwise it waits for it off the loop, and is as exact."""
     store = client.app.state.service.store  # type: ignore[attr-defined]
-    held, release = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with store.write():
-            held.set()
-            release.wait(10)
-
-    th = threading.Thread(target=writer)
-    th.start()
-    held.wait(10)
-    threading.Timer(0.3, release.set).start()
-    t = time.perf_counter()
-    r = client.post("/v1/decisions", json={"customer_id": "busy", "now": NOW})
-    th.join()
+    with writer_elsewhere(store) as release:
+        threading.Timer(0.3, release.set).start()
+        t = time.perf_counter()
+        r = client.post("/v1/decisions", json={"customer_id": "busy", "now": NOW})
     assert r.status_code == 200, r.text
     assert time.perf_counter() - t >= 0.25  # it did wait for the lock
     assert client.get("/v1/decisions/" + r.json()["decision_id"]).status_code == 200

@@ -4,11 +4,11 @@ keys, snapshots, and exact caps under concurrent threads."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -84,28 +84,15 @@ def test_background_checkpoints_keep_the_log_bounded(tmp_path: Path) -> None:
         assert len(repo.load_customers(conn, [f"{blob}{i}" for i in (0, 1499)])) == 2
 
 
-def test_write_now_starts_at_once_or_not_at_all(tmp_path: Path) -> None:
+def test_write_now_starts_at_once_or_not_at_all(tmp_path: Path, writer_elsewhere: Any) -> None:
     store = Store(f"sqlite:///{tmp_path / 'nba.db'}")
     with store.write_now() as conn:
         repo.ensure_customers(conn, ["a"], 0.0)
     with store.read() as conn:
         assert set(repo.load_customers(conn, ["a"])) == {"a"}  # committed
-    # another thread of this process writes
-    held, release = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with store.write():
-            held.set()
-            release.wait(10)
-
-    th = threading.Thread(target=writer)
-    th.start()
-    held.wait(10)
     t = time.perf_counter()
-    with pytest.raises(WriterBusy), store.write_now():
-        pass
-    release.set()
-    th.join()
+    with writer_elsewhere(store), pytest.raises(WriterBusy), store.write_now():
+        pass  # another thread of this process writes
     # another process (another store on the file) writes: no busy wait either
     other = Store(f"sqlite:///{tmp_path / 'nba.db'}")
     with other.write() as conn:
