@@ -40,16 +40,16 @@ MAX_GROUP = 64
 @dataclass
 class _Request:
     customer_id: str
+    ask: dict[str, Any]  # now, trigger, context, dry_run
+    key: tuple[Any, ...]  # the ask, hashable: requests with equal keys may share a group
     future: asyncio.Future[str | None]
 
 
 @dataclass
 class _Group:
-    now: datetime | None
-    trigger: str | None
-    context: dict[str, Any] | None
-    dry_run: bool
+    ask: dict[str, Any]
     requests: list[_Request] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
 
 
 class DecisionGroups:
@@ -73,7 +73,7 @@ class DecisionGroups:
 
     def __init__(self, service: DecisionService) -> None:
         self.service = service
-        self._pending: list[tuple[tuple[Any, ...], _Group, _Request]] = []
+        self._pending: list[_Request] = []
         self._scheduled = False
         #: Sizes of the most recent 1,000 groups.
         self.sizes: deque[int] = deque(maxlen=1000)
@@ -89,9 +89,10 @@ class DecisionGroups:
     ) -> str | None:
         """The decision's JSON, or None when it must be decided in a worker thread."""
         loop = asyncio.get_running_loop()
-        request = _Request(customer_id, loop.create_future())
+        ask = {"now": now, "trigger": trigger, "context": context, "dry_run": dry_run}
         key = (now, trigger, json.dumps(context, sort_keys=True, default=str), dry_run)
-        self._pending.append((key, _Group(now, trigger, context, dry_run), request))
+        request = _Request(customer_id, ask, key, loop.create_future())
+        self._pending.append(request)
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(loop.call_soon, self._flush)
@@ -101,23 +102,23 @@ class DecisionGroups:
         """The pending requests in groups: same key, distinct customers, in arrival order."""
         pending, self._pending, self._scheduled = self._pending, [], False
         groups: list[_Group] = []
-        open_: dict[tuple[Any, ...], list[tuple[_Group, set[str]]]] = {}
-        for key, fresh, request in pending:
-            slots = open_.setdefault(key, [])
-            slot = next(
+        open_: dict[tuple[Any, ...], list[_Group]] = {}
+        for request in pending:
+            slots = open_.setdefault(request.key, [])
+            group = next(
                 (
-                    (g, ids)
-                    for g, ids in slots
-                    if request.customer_id not in ids and len(g.requests) < MAX_GROUP
+                    g
+                    for g in slots
+                    if request.customer_id not in g.ids and len(g.requests) < MAX_GROUP
                 ),
                 None,
             )
-            if slot is None:
-                slot = (fresh, set())
-                slots.append(slot)
-                groups.append(fresh)
-            slot[0].requests.append(request)
-            slot[1].add(request.customer_id)
+            if group is None:
+                group = _Group(request.ask)
+                slots.append(group)
+                groups.append(group)
+            group.requests.append(request)
+            group.ids.add(request.customer_id)
         return groups
 
     def _flush(self) -> None:
@@ -127,13 +128,7 @@ class DecisionGroups:
                 continue
             rendered: list[str] | None = None
             try:
-                done = self.service.decide_now(
-                    [r.customer_id for r in requests],
-                    group.now,
-                    trigger=group.trigger,
-                    context=group.context,
-                    dry_run=group.dry_run,
-                )
+                done = self.service.decide_now([r.customer_id for r in requests], **group.ask)
                 if done is not None:
                     rendered = self.service.decisions_json(*done)
             except Exception:  # each request retries alone and gets its own error
