@@ -155,10 +155,11 @@ def make_policy(spec: str, **defaults: Any) -> Policy:
 
         rest = [p for p in spec.partition(":")[2].split(",") if p.split("=")[0].strip() != "guard"]
         inner = spec.partition(":")[0].strip() + (":" + ",".join(rest) if rest else "")
-        make_policy(inner, **defaults)  # the challenger's errors now rather than at first use
-        return GuardedPolicy(
+        guarded = GuardedPolicy(
             challenger=inner, rules=defaults.get("rules"), random_state=defaults.get("random_state")
         )
+        guarded._parts()  # builds the challenger: its spec errors now rather than at first use
+        return guarded
     accepted = klass._param_names()
     for key, value in defaults.items():
         if key in accepted and key not in params:
