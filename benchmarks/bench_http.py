@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,16 @@ import httpx
 from pydantic import BaseModel
 
 KEY = "bench-admin-key-0123456789abcdef-xyz"
-NOW = "2026-03-02T10:00:00Z"
+#: The requests' clock starts on a Monday morning, outside quiet hours, and advances in
+#: real time (a frozen clock would be a replay, not traffic: decision ids, which sort by
+#: decision time, would all share one millisecond).
+START = datetime(2026, 3, 2, 10, tzinfo=UTC)
+_T0 = time.monotonic()
+
+
+def _now() -> str:
+    """The requests' clock (ISO 8601)."""
+    return (START + timedelta(seconds=time.monotonic() - _T0)).isoformat()
 
 
 class Bare(BaseModel):
@@ -74,7 +84,7 @@ def _latencies(url: str, path: str, bodies: list[dict[str, Any]]) -> list[float]
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as c:
         for b in bodies:
             t = time.perf_counter()
-            r = c.post(path, json=b)
+            r = c.post(path, json=b | {"now": _now()})
             out.append(time.perf_counter() - t)
             r.raise_for_status()
     return out
@@ -85,7 +95,7 @@ def _throughput(url: str, path: str, n: int, clients: int, prefix: str) -> float
 
     def work(k: int) -> None:
         _latencies(
-            url, path, [{"customer_id": f"{prefix}{k}-{i % 500}", "now": NOW} for i in range(per)]
+            url, path, [{"customer_id": f"{prefix}{k}-{i % 500}"} for i in range(per)]
         )
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
@@ -190,7 +200,7 @@ def main() -> None:
                 time.sleep(0.1)
         # warm-up
         _latencies(url, "/bare", [{"customer_id": "w"}] * 200)
-        _latencies(url, "/v1/decisions", [{"customer_id": f"w{i}", "now": NOW} for i in range(200)])
+        _latencies(url, "/v1/decisions", [{"customer_id": f"w{i}"} for i in range(200)])
 
         # bare and decision requests in alternating blocks (ABAB...): on a shared machine
         # the speed swings by tens of percent within a minute, and both endpoints should
@@ -202,7 +212,7 @@ def main() -> None:
         cpu = {"bare": 0.0, "dec": 0.0}
         tp_time = {"bare": 0.0, "dec": 0.0}
         for r in range(rounds):
-            bodies = [{"customer_id": f"s{i % 500}", "now": NOW} for i in range(block)]
+            bodies = [{"customer_id": f"s{i % 500}"} for i in range(block)]
             for key, path, out in (("bare", "/bare", bare_lat), ("dec", "/v1/decisions", dec_lat)):
                 lat, us = _cpu_per_request(
                     proc.pid, lambda p=path, b=bodies: _latencies(url, p, b), block
@@ -228,7 +238,7 @@ def main() -> None:
             for k in range(calls):
                 r = c.post(
                     "/v1/decisions/batch",
-                    json={"customer_ids": [f"B{k}-{i}" for i in range(size)], "now": NOW},
+                    json={"customer_ids": [f"B{k}-{i}" for i in range(size)], "now": _now()},
                 )
                 r.raise_for_status()
             batch_tp = calls * size / (time.perf_counter() - t)
@@ -238,7 +248,7 @@ def main() -> None:
                     "/v1/decisions/batch",
                     json={
                         "customer_ids": [f"L{k}-{i}" for i in range(size)],
-                        "now": NOW,
+                        "now": _now(),
                         "explain": False,
                     },
                 )
@@ -253,7 +263,7 @@ def main() -> None:
                         "event_id": f"e{k}-{i}",
                         "customer_id": f"s{i % 500}",
                         "type": "opened",
-                        "timestamp": NOW,
+                        "timestamp": _now(),
                         "channel": "email",
                     }
                     for i in range(esize)

@@ -8,6 +8,7 @@ real probabilities, and holdout customers get nothing.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -232,6 +233,24 @@ def test_same_seed_same_decisions(catalog: Catalog, guardrails: Guardrails) -> N
     assert runs[0].decision_ids == runs[1].decision_ids
     other = Decider(catalog, guardrails, make_policy("random"), random_state=8).decide(states, NOW)
     assert (other.action != runs[0].action).any()
+
+
+def test_decision_ids_are_uuid7_in_time_then_row_order(catalog: Catalog,
+                                                        guardrails: Guardrails) -> None:
+    """Ids are RFC 9562 version 7, stamped with the decision time, and sort by
+    time then row (a log indexed by id appends); they stay unique."""
+    states = CustomerStates(catalog, [f"c{i}" for i in range(300)],
+                            consent=np.ones((300, len(catalog.channels)), dtype=bool))
+    decider = Decider(catalog, guardrails, make_policy("random"), random_state=3)
+    first = decider.decide(states, NOW).decision_ids
+    later = decider.decide(states, NOW + timedelta(milliseconds=1)).decision_ids
+    ids = [uuid.UUID(s) for s in first + later]
+    assert {u.version for u in ids} == {7} and {u.variant for u in ids} == {uuid.RFC_4122}
+    assert ids == sorted(ids) and len(set(ids)) == 600
+    assert {u.int >> 80 for u in ids[:300]} == {int(NOW.timestamp() * 1000)}
+    # same time, same rows: still different ids (48 random bits each)
+    again = decider.decide(states, NOW).decision_ids
+    assert not set(again) & set(first)
 
 
 def test_budget_allocated_within_a_batch(catalog: Catalog) -> None:

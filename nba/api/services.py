@@ -47,7 +47,13 @@ from nba.policies.base import Context, LoggedBatch, Policy
 from nba.settings import Settings
 from nba.store import repo
 from nba.store.db import LEARNER_LOCK, STARTUP_LOCK, Store, WriterBusy
-from nba.store.schema import decisions, events, policy_snapshots
+from nba.store.schema import (
+    DECISIONS_UNLEARNED,
+    EVENTS_UNKNOWN,
+    decisions,
+    events,
+    policy_snapshots,
+)
 
 from .errors import AuthError, ForbiddenError, InputError, NotFoundError, TooLargeError
 
@@ -1393,9 +1399,7 @@ class DecisionService:
         with self.store.write() as conn:
             rt = self._current(conn)
             pending = conn.execute(
-                select(events.c.event_id, events.c.decision_id, events.c.ts).where(
-                    events.c.unknown_decision.is_(True)
-                )
+                select(events.c.event_id, events.c.decision_id, events.c.ts).where(EVENTS_UNKNOWN)
             ).all()
             rejoined = 0
             if pending:
@@ -1493,8 +1497,7 @@ class DecisionService:
                     decisions.c.reward,
                 )
                 .where(
-                    decisions.c.closed.is_(True),
-                    decisions.c.learned.is_(False),
+                    DECISIONS_UNLEARNED,
                     decisions.c.catalog_version == rt.versions["catalog"],
                 )
                 .order_by(decisions.c.created_at)

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
 from nba.exceptions import ConfigError
-from nba.store.schema import metadata
+from nba.store.schema import OBSOLETE_INDEXES, metadata
 
 __all__ = ["Store", "WriterBusy", "make_engine", "STARTUP_LOCK", "LEARNER_LOCK"]
 
@@ -206,11 +206,19 @@ class Store:
         self._checkpointer.start()
 
     def create_schema(self) -> None:
-        """Create missing tables (idempotent, safe from several processes)."""
+        """Create missing tables and indexes, and drop indexes earlier versions made
+        (idempotent, safe from several processes)."""
         try:
             with self.write() as conn:
                 self.serialize(conn, STARTUP_LOCK)
                 metadata.create_all(conn)
+                # create_all makes a table's indexes only with the table: a database
+                # made by an earlier version gets the new ones here
+                for table in metadata.sorted_tables:
+                    for index in table.indexes:
+                        index.create(conn, checkfirst=True)
+                for name in OBSOLETE_INDEXES:
+                    conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
         except OperationalError as exc:
             raise ConfigError(f"database `{self.url}`: cannot create tables ({exc.orig})") from None
 

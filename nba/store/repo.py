@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from nba.catalog import Catalog
 from nba.events import EventType
 from nba.features.signals import EVENT_CODES, CustomerStates
 from nba.store.schema import (
+    DECISIONS_OPEN,
     api_keys,
     audit_log,
     config_versions,
@@ -546,7 +547,8 @@ def open_decisions_due(conn: Connection, now: float, limit: int = 50_000) -> lis
     return list(
         conn.execute(
             select(decisions.c.decision_id, decisions.c.action, decisions.c.customer_id)
-            .where(and_(decisions.c.closed.is_(False), decisions.c.window_end <= now))
+            .where(DECISIONS_OPEN, decisions.c.window_end <= now)
+            .order_by(decisions.c.window_end)
             .limit(limit)
         ).all()
     )

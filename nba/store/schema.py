@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
 )
 
 __all__ = [
@@ -30,6 +31,10 @@ __all__ = [
     "audit_log",
     "api_keys",
     "policy_snapshots",
+    "DECISIONS_OPEN",
+    "DECISIONS_UNLEARNED",
+    "EVENTS_UNKNOWN",
+    "OBSOLETE_INDEXES",
 ]
 
 metadata = MetaData()
@@ -65,7 +70,6 @@ events = Table(
     Column("unknown_decision", Boolean, nullable=False, default=False),
     Index("ix_events_customer_ts", "customer_id", "ts"),
     Index("ix_events_attributed", "attributed_to"),
-    Index("ix_events_unknown", "unknown_decision"),
 )
 
 #: The decision log: what learning and off-policy evaluation need.
@@ -100,9 +104,39 @@ decisions = Table(
     Column("closed", Boolean, nullable=False, default=False),
     Column("learned", Boolean, nullable=False, default=False),
     Index("ix_decisions_customer_time", "customer_id", "created_at"),
-    Index("ix_decisions_open", "closed", "window_end"),
-    Index("ix_decisions_learn", "closed", "learned"),
 )
+
+# Partial indexes: only the open decisions, only those closed but not learned from
+# yet, and only the events waiting for their decision. A new decision enters one small
+# index (not two that grow with the whole log), a joined event none, and the reward
+# join and the learner read exactly the rows they work on. The queries use these very
+# expressions: both databases match a partial index's condition to a query's by form.
+#: Open decisions (attribution window not closed yet), by window end.
+DECISIONS_OPEN = decisions.c.closed.is_(False)
+#: Closed decisions the serving policy has not learned from yet.
+DECISIONS_UNLEARNED = and_(decisions.c.closed.is_(True), decisions.c.learned.is_(False))
+Index(
+    "ix_decisions_due",
+    decisions.c.window_end,
+    sqlite_where=DECISIONS_OPEN,
+    postgresql_where=DECISIONS_OPEN,
+)
+Index(
+    "ix_decisions_unlearned",
+    decisions.c.created_at,
+    sqlite_where=DECISIONS_UNLEARNED,
+    postgresql_where=DECISIONS_UNLEARNED,
+)
+#: Events that name a decision not logged (yet): re-joined by the reward join.
+EVENTS_UNKNOWN = events.c.unknown_decision.is_(True)
+Index(
+    "ix_events_pending",
+    events.c.event_id,
+    sqlite_where=EVENTS_UNKNOWN,
+    postgresql_where=EVENTS_UNKNOWN,
+)
+#: Indexes of earlier versions, dropped by ``Store.create_schema``.
+OBSOLETE_INDEXES = ("ix_decisions_open", "ix_decisions_learn", "ix_events_unknown")
 
 #: Sends per channel per UTC day (day = floor(epoch / 86400)), across customers.
 budget_counters = Table(

@@ -37,6 +37,42 @@ def test_sqlite_is_wal_and_rejects_unknown_urls(store: Store) -> None:
         Store("mysql://x")
 
 
+def test_an_earlier_schema_gets_the_partial_indexes(tmp_path: Path) -> None:
+    """A database made by an earlier version (whole-log indexes on closed/learned
+    and unknown_decision) gets the partial indexes and loses the old ones; the
+    reward join's, the learner's and the re-join's queries read through them."""
+    import sqlite3
+
+    from nba.store.schema import DECISIONS_OPEN, DECISIONS_UNLEARNED, EVENTS_UNKNOWN, decisions
+
+    path = tmp_path / "nba.db"
+    Store(f"sqlite:///{path}").dispose()
+    with sqlite3.connect(path) as db:
+        for name in ("ix_decisions_due", "ix_decisions_unlearned", "ix_events_pending"):
+            db.execute(f"DROP INDEX {name}")
+        db.execute("CREATE INDEX ix_decisions_open ON decisions (closed, window_end)")
+        db.execute("CREATE INDEX ix_decisions_learn ON decisions (closed, learned)")
+        db.execute("CREATE INDEX ix_events_unknown ON events (unknown_decision)")
+    store = Store(f"sqlite:///{path}")
+    queries = {
+        "ix_decisions_due": select(decisions.c.decision_id)
+        .where(DECISIONS_OPEN, decisions.c.window_end <= 1.0)
+        .order_by(decisions.c.window_end),
+        "ix_decisions_unlearned": select(decisions.c.decision_id)
+        .where(DECISIONS_UNLEARNED)
+        .order_by(decisions.c.created_at),
+        "ix_events_pending": select(events.c.event_id).where(EVENTS_UNKNOWN),
+    }
+    with store.read() as conn:
+        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master")}
+        assert not names & {"ix_decisions_open", "ix_decisions_learn", "ix_events_unknown"}
+        for index, query in queries.items():
+            sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert f"USING INDEX {index}" in plan, plan
+    store.dispose()
+
+
 def test_write_rolls_back_on_error(store: Store) -> None:
     with pytest.raises(RuntimeError), store.write() as conn:
         repo.ensure_customers(conn, ["a"], 0.0)
