@@ -64,11 +64,12 @@ def _id_bytes(rng: np.random.Generator, n: int) -> np.ndarray:
 def _uuid7(raw: np.ndarray, when: datetime) -> np.ndarray:
     """Decision ids' bytes as UUIDv7 (RFC 9562), from n rows of 16 random bytes.
 
-    The first 48 bits are the decision time in Unix milliseconds, the next 26
+    The first 48 bits are the decision time in Unix milliseconds, the next 18
     (around the version and variant bits) the row's position in the batch
-    (RFC 9562's dedicated counter, method 1), and the last 48 bits stay random.
-    Ids therefore sort by decision time, then row: a log indexed by id appends
-    at the end of its index rather than at random places.
+    (RFC 9562's dedicated counter, method 1; it wraps past 262,144 rows), and
+    the last 56 bits stay random. Ids therefore sort by decision time, then row:
+    a log indexed by id appends at the end of its index rather than at random
+    places. Two ids can only be equal with the same time, row and 56 random bits.
 
     Examples
     --------
@@ -82,13 +83,12 @@ def _uuid7(raw: np.ndarray, when: datetime) -> np.ndarray:
     """
     n = raw.shape[0]
     ms = int(when.timestamp() * 1000) % (1 << 48)
-    seq = np.arange(n, dtype=np.uint32) & ((1 << 26) - 1)
+    seq = np.arange(n, dtype=np.uint32) & ((1 << 18) - 1)
     out = raw.copy()
     out[:, :6] = np.frombuffer(ms.to_bytes(6, "big"), dtype=np.uint8)
-    out[:, 6] = 0x70 | (seq >> 22)
-    out[:, 7] = (seq >> 14) & 0xFF
-    out[:, 8] = 0x80 | ((seq >> 8) & 0x3F)
-    out[:, 9] = seq & 0xFF
+    out[:, 6] = 0x70 | (seq >> 14)
+    out[:, 7] = (seq >> 6) & 0xFF
+    out[:, 8] = 0x80 | (seq & 0x3F)
     return out
 
 

@@ -248,7 +248,7 @@ def test_decision_ids_are_uuid7_in_time_then_row_order(catalog: Catalog,
     assert {u.version for u in ids} == {7} and {u.variant for u in ids} == {uuid.RFC_4122}
     assert ids == sorted(ids) and len(set(ids)) == 600
     assert {u.int >> 80 for u in ids[:300]} == {int(NOW.timestamp() * 1000)}
-    # same time, same rows: still different ids (48 random bits each)
+    # same time, same rows: still different ids (56 random bits each)
     again = decider.decide(states, NOW).decision_ids
     assert not set(again) & set(first)
 
