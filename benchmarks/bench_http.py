@@ -1,9 +1,10 @@
 """HTTP benchmark of the decision service on loopback.
 
-Starts one uvicorn process (SQLite file in a temp dir, decision log on, the
-rule baseline or ``--policy``) serving the nba app plus a bare FastAPI
-endpoint (``POST /bare``, same app, same server, same auth-free sync
-handler shape) and measures, in the same run:
+Starts one uvicorn process (SQLite file in a temp dir, decision log on and
+already holding ``--log`` decisions, the rule baseline or ``--policy``)
+serving the nba app plus a bare FastAPI endpoint (``POST /bare``, same app,
+same server, same auth-free sync handler shape) and measures, in the same
+run:
 
 - single decisions: decisions/s and p50/p99 latency with one client, and
   decisions/s with ``--clients`` concurrent clients, next to the bare endpoint
@@ -17,7 +18,12 @@ With one client it also reads the server process's CPU time per request
 busy: on a machine shared with other work, latencies swing with that load,
 and CPU per request swings less.
 
-Run: ``python benchmarks/bench_http.py [--n 2000] [--clients 4] [--rounds 5] [--json]``.
+A service's log grows: writes that are cheap into a fresh log (an index that
+fits in memory) may not be into a big one, so the log starts with
+``--log`` decisions (200,000 by default; 0 for a fresh one).
+
+Run: ``python benchmarks/bench_http.py [--n 2000] [--clients 4] [--rounds 5] [--log 200000]
+[--json]``.
 """
 
 from __future__ import annotations
@@ -94,9 +100,7 @@ def _throughput(url: str, path: str, n: int, clients: int, prefix: str) -> float
     per = n // clients
 
     def work(k: int) -> None:
-        _latencies(
-            url, path, [{"customer_id": f"{prefix}{k}-{i % 500}"} for i in range(per)]
-        )
+        _latencies(url, path, [{"customer_id": f"{prefix}{k}-{i % 500}"} for i in range(per)])
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
     t = time.perf_counter()
@@ -141,6 +145,23 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000.0
 
 
+def _fill_log(url: str, n: int) -> None:
+    """Log ``n`` decisions for new customers (calls of 10,000, at the requests' clock)
+    before the server starts."""
+    from nba.api.services import DecisionService
+    from nba.settings import Settings
+
+    service = DecisionService(
+        Settings(database_url=url, admin_key=KEY), learn_interval=0, champion_lookup=False
+    )
+    try:
+        for k in range(0, n, 10_000):
+            ids = [f"P{i}" for i in range(k, min(n, k + 10_000))]
+            service.decide(ids, datetime.fromisoformat(_now()))
+    finally:
+        service.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=2000, help="requests per single-decision run")
@@ -150,14 +171,19 @@ def main() -> None:
     )
     ap.add_argument("--policy", default=None, help="NBA_MODEL_URI (default: rule baseline)")
     ap.add_argument("--database-url", default=None, help="default: SQLite file in a temp dir")
+    ap.add_argument(
+        "--log", type=int, default=200_000, help="decisions in the log before the run starts"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="nba-bench-"))
     port = _free_port()
+    database_url = args.database_url or f"sqlite:///{tmp / 'nba.db'}"
+    _fill_log(database_url, args.log)
     env = {
         **os.environ,
-        "NBA_DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'nba.db'}",
+        "NBA_DATABASE_URL": database_url,
         "NBA_ADMIN_KEY": KEY,
         "NBA_LEARN_INTERVAL": "0",
         "NBA_CHAMPION_LOOKUP": "0",
@@ -312,6 +338,7 @@ def main() -> None:
             "database": "sqlite" if not args.database_url else args.database_url.split(":")[0],
             "policy": args.policy or "rules",
             "decision_log": True,
+            "decisions_logged_before": args.log,
             "other_load_cores": None if other is None else round(other, 2),
         },
     }
@@ -337,6 +364,7 @@ def main() -> None:
         f"  ({lean_tp:.0f}/s with explain=false)"
     )
     print(f"events (1,000/call)       : {events_tp:8.0f} events/s")
+    print(f"log at start              : {args.log:8,d} decisions")
     if other is not None:
         print(
             f"other processes kept {other:.2f} of {os.cpu_count()} cores busy during the run"
