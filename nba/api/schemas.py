@@ -100,7 +100,7 @@ class DecisionOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "decision_id": "0b5e3c52-0d4f-4c1e-9f55-6f0d7e1c2a10",
+                    "decision_id": "019cadfd-8900-7000-80a8-52c1bb9651f3",
                     "customer_id": "c42",
                     "action": {"message_id": "cart_reminder", "channel": "email"},
                     "propensity": 0.92,
@@ -114,7 +114,9 @@ class DecisionOut(BaseModel):
             ]
         }
     )
-    decision_id: str
+    decision_id: str = Field(
+        description="A UUIDv7 (RFC 9562) stamped with the decision time: ids sort by time."
+    )
     customer_id: str
     action: ActionOut | None
     propensity: float
@@ -179,7 +181,7 @@ class EventsRequest(_Strict):
                             "customer_id": "c42",
                             "type": "clicked",
                             "timestamp": _NOW,
-                            "decision_id": "0b5e3c52-0d4f-4c1e-9f55-6f0d7e1c2a10",
+                            "decision_id": "019cadfd-8900-7000-80a8-52c1bb9651f3",
                             "channel": "email",
                             "message_id": "cart_reminder",
                         }
