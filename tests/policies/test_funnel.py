@@ -10,6 +10,7 @@ from nba.exceptions import PolicyError
 from nba.goals import OUTCOMES
 from nba.policies.base import Policy, uniform
 from nba.policies.funnel import FunnelPolicy
+from nba.policies.random import RandomPolicy
 from nba.policies.reward_model import RewardModelPolicy
 from nba.policies.rules import RulePolicy
 from nba.settings import EXAMPLE_DIR
@@ -17,18 +18,11 @@ from nba.simulator.run import simulate_logs
 from nba.simulator.scenario import load_scenario
 
 
-class _Uniform(Policy):
-    name = "uniform"
-
-    def predict_proba(self, context, allowed):  # type: ignore[no-untyped-def]
-        return uniform(allowed)
-
-
 @pytest.fixture(scope="module")
 def logs() -> LoggedDecisions:
     """Randomized decisions on the omnichannel scenario, with every action's true value."""
     scenario = load_scenario(EXAMPLE_DIR / "scenario.yaml")
-    return simulate_logs(scenario, _Uniform(), 6000, 30, seed=3, learn=False)
+    return simulate_logs(scenario, RandomPolicy(), 6000, 30, seed=3, learn=False)
 
 
 def _greedy_value(policy: Policy, logs: LoggedDecisions, rows: np.ndarray) -> float:

@@ -17,6 +17,7 @@ from nba.experiment import ExperimentError, load_experiment
 from nba.policies.base import LoggedBatch, Policy, uniform
 from nba.policies.guarded import GuardedPolicy
 from nba.policies.linear import LinUCB
+from nba.policies.random import RandomPolicy
 from nba.policies.rules import RulePolicy
 from nba.policies.spec import make_policy
 from nba.settings import EXAMPLE_DIR
@@ -28,17 +29,10 @@ SCENARIO = load_scenario(EXAMPLE_DIR / "scenario.yaml")
 RULES = str(SCENARIO.rules_path)
 
 
-class _Uniform(Policy):
-    name = "uniform"
-
-    def predict_proba(self, context, allowed):  # type: ignore[no-untyped-def]
-        return uniform(allowed)
-
-
 @pytest.fixture(scope="module")
 def logs() -> LoggedDecisions:
     """Randomized decisions on the omnichannel scenario (with nba's signals)."""
-    return simulate_logs(SCENARIO, _Uniform(), 3000, 20, seed=5, learn=False)
+    return simulate_logs(SCENARIO, RandomPolicy(), 3000, 20, seed=5, learn=False)
 
 
 def _with_reward(batch: LoggedBatch, reward: np.ndarray) -> LoggedBatch:

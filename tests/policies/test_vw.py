@@ -38,6 +38,19 @@ def _eval_set(n: int = 40, seed: int = 99) -> tuple[Context, np.ndarray]:
     return context, allowed
 
 
+def _same_predictions(cached: VWPolicy, text: VWPolicy) -> None:
+    """Both policies predict the same probabilities on quantised contexts (where
+    VW's text format loses nothing), through the cached and the text path; then
+    both are closed."""
+    context, allowed = _eval_set()
+    context = replace(context, X=np.round(context.X * 4) / 4)
+    np.testing.assert_array_equal(
+        cached.predict_proba(context, allowed), text._predict_proba_text(context, allowed)
+    )
+    cached.close()
+    text.close()
+
+
 # -- flags --------------------------------------------------------------------------
 BASE = ["--cb_explore_adf", "--quiet"]
 Q = ["--interactions", "ca"]
@@ -424,13 +437,7 @@ def test_reused_labelled_examples_learn_as_vw_text_path(algo, labels):
     acts = cached._vw_.last_space
     assert acts is not None and 0 < len(acts.labelled) <= 256
     assert cached._vw_.unit_probability is (True if algo == "squarecb" else False)
-    context, allowed = _eval_set()
-    context = replace(context, X=np.round(context.X * 4) / 4)
-    np.testing.assert_array_equal(
-        cached.predict_proba(context, allowed), text._predict_proba_text(context, allowed)
-    )
-    cached.close()
-    text.close()
+    _same_predictions(cached, text)
 
 
 def test_other_cb_types_learn_from_all_actions():
@@ -441,13 +448,7 @@ def test_other_cb_types_learn_from_all_actions():
     cached.partial_fit(batch)
     text._partial_fit_text(batch)
     assert not cached._vw_.placeholders_exact
-    context, allowed = _eval_set()
-    context = replace(context, X=np.round(context.X * 4) / 4)
-    np.testing.assert_array_equal(
-        cached.predict_proba(context, allowed), text._predict_proba_text(context, allowed)
-    )
-    cached.close()
-    text.close()
+    _same_predictions(cached, text)
 
 
 # -- determinism, persistence, lifecycle ---------------------------------------------------
