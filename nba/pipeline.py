@@ -45,7 +45,7 @@ def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _id_bytes(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Shape (n, 16) uint8: ``rng.bytes(16 * n)``, the bytes of n decision ids.
+    """Shape (n, 16) uint8, writable: ``rng.bytes(16 * n)``, the bytes of n decision ids.
 
     ``Generator.bytes`` draws 32-bit words through ``integers``, several
     microseconds a call. For PCG64 (the default) with no half-used 64-bit
@@ -58,11 +58,12 @@ def _id_bytes(rng: np.random.Generator, n: int) -> np.ndarray:
     if n and type(bits) is np.random.PCG64 and not bits.state["has_uint32"]:
         raw = bits.random_raw(2 * n).astype("<u8", copy=False)
         return raw.view(np.uint8).reshape(n, 16)
-    return np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16)
+    return np.frombuffer(bytearray(rng.bytes(16 * n)), dtype=np.uint8).reshape(n, 16)
 
 
 def _uuid7(raw: np.ndarray, when: datetime) -> np.ndarray:
-    """Decision ids' bytes as UUIDv7 (RFC 9562), from n rows of 16 random bytes.
+    """Decision ids' bytes as UUIDv7 (RFC 9562), made in place from n rows of 16
+    random bytes.
 
     The first 48 bits are the decision time in Unix milliseconds, the next 18
     (around the version and variant bits) the row's position in the batch
@@ -84,12 +85,11 @@ def _uuid7(raw: np.ndarray, when: datetime) -> np.ndarray:
     n = raw.shape[0]
     ms = int(when.timestamp() * 1000) % (1 << 48)
     seq = np.arange(n, dtype=np.uint32) & ((1 << 18) - 1)
-    out = raw.copy()
-    out[:, :6] = np.frombuffer(ms.to_bytes(6, "big"), dtype=np.uint8)
-    out[:, 6] = 0x70 | (seq >> 14)
-    out[:, 7] = (seq >> 6) & 0xFF
-    out[:, 8] = 0x80 | (seq & 0x3F)
-    return out
+    raw[:, :6] = np.frombuffer(ms.to_bytes(6, "big"), dtype=np.uint8)
+    raw[:, 6] = 0x70 | (seq >> 14)
+    raw[:, 7] = (seq >> 6) & 0xFF
+    raw[:, 8] = 0x80 | (seq & 0x3F)
+    return raw
 
 
 @dataclass(frozen=True)
