@@ -823,8 +823,7 @@ class DecisionService:
                 rows = repo.load_customers(conn, ids)
             elif self.store.dialect == "postgresql":
                 repo.ensure_customers(conn, ids, wall)
-                repo.lock_customers(conn, ids)
-                rows = repo.load_customers(conn, ids)
+                rows = repo.lock_customers(conn, ids)
             else:  # SQLite: the transaction already excludes every other writer
                 rows = repo.load_customers(conn, ids)
                 repo.ensure_customers(conn, [c for c in ids if c not in rows], wall)
@@ -1315,8 +1314,7 @@ class DecisionService:
         now = time.time()
         with self.store.write() as conn:
             repo.ensure_customers(conn, [customer_id], now)
-            repo.lock_customers(conn, [customer_id])
-            row = repo.load_customers(conn, [customer_id])[customer_id]
+            row = repo.lock_customers(conn, [customer_id])[customer_id]
             attrs = json.loads(row.attributes or "{}") | dict(attributes or {})
             cons = json.loads(row.consent or "{}") | dict(consent or {})
             values: dict[str, Any] = {

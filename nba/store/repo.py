@@ -164,9 +164,7 @@ _Q_CUSTOMERS = (
     "SELECT customer_id, timezone, attributes, consent, created_at, updated_at "
     "FROM customers WHERE customer_id IN ({})"
 )
-_Q_LOCK = (
-    "SELECT customer_id FROM customers WHERE customer_id IN ({}) ORDER BY customer_id FOR UPDATE"
-)
+_Q_LOCK = _Q_CUSTOMERS + " ORDER BY customer_id FOR UPDATE"
 _Q_NEW_CUSTOMER = (
     "INSERT INTO customers (customer_id, timezone, attributes, consent, created_at, "
     "updated_at) VALUES ({m}, 'UTC', '{{}}', '{{}}', {m}, {m}) "
@@ -181,13 +179,13 @@ _Q_HISTORY = (
     "FROM decisions WHERE action != 0 AND customer_id IN ({0})"
 )
 _Q_BUDGET = "SELECT channel, used FROM budget_counters WHERE day = {} AND channel IN ({})"
-_Q_BUDGET_ROW = (
-    "INSERT INTO budget_counters (channel, day, used) VALUES ({m}, {m}, 0) "
-    "ON CONFLICT (channel, day) DO NOTHING"
-)
+#: Count k sends if they fit: a new (channel, day) row, or the existing one
+#: incremented; no row changes when they do not fit. (SQLite needs the SELECT's
+#: WHERE to parse an INSERT ... SELECT ... ON CONFLICT.)
 _Q_BUDGET_TAKE = (
-    "UPDATE budget_counters SET used = used + {m} "
-    "WHERE channel = {m} AND day = {m} AND used + {m} <= {m}"
+    "INSERT INTO budget_counters (channel, day, used) SELECT {m}, {m}, {m} WHERE {m} <= {m} "
+    "ON CONFLICT (channel, day) DO UPDATE SET used = budget_counters.used + excluded.used "
+    "WHERE budget_counters.used + excluded.used <= {m}"
 )
 _Q_HEAD = "SELECT COALESCE(MAX(id), 0) FROM config_versions"
 
@@ -213,17 +211,17 @@ def ensure_customers(conn: Connection, ids: Sequence[str], now: float) -> None:
         _run_many(conn, sql, [(c, now, now) for c in part])
 
 
-def lock_customers(conn: Connection, ids: Sequence[str]) -> None:
-    """Lock the customers' rows until the transaction ends.
+def lock_customers(conn: Connection, ids: Sequence[str]) -> dict[str, CustomerRow]:
+    """Lock the customers' rows until the transaction ends, and return them (as
+    :func:`load_customers` does).
 
     PostgreSQL: ``SELECT ... FOR UPDATE`` in id order (no deadlocks between
-    overlapping batches). SQLite: the transaction already holds the database's
-    write lock (``BEGIN IMMEDIATE``).
+    overlapping batches), one statement that also reads the rows. SQLite: the
+    transaction already holds the database's write lock (``BEGIN IMMEDIATE``).
     """
-    if conn.dialect.name != "postgresql" or not ids:
-        return
-    for part in chunks(sorted(set(ids))):
-        _fetch(conn, _Q_LOCK.format(_marks(conn, len(part))), tuple(part))
+    if conn.dialect.name != "postgresql":
+        return load_customers(conn, ids)
+    return {r[0]: CustomerRow._make(r) for r in _raw_in(conn, _Q_LOCK, sorted(set(ids)))}
 
 
 def load_customers(conn: Connection, ids: Sequence[str]) -> dict[str, CustomerRow]:
@@ -352,14 +350,14 @@ def budget_used(conn: Connection, channels: Iterable[str], day: int) -> dict[str
 def take_budget(conn: Connection, channel: str, day: int, k: int, limit: int) -> bool:
     """Count ``k`` sends against a channel's daily budget if they fit (atomic).
 
-    The conditional ``UPDATE`` takes the row lock, so concurrent transactions
-    on PostgreSQL cannot overspend.
+    One statement: an insert of the day's row, or on conflict a conditional
+    update, which takes the row lock, so concurrent transactions on PostgreSQL
+    cannot overspend.
     """
     if k <= 0:
         return True
-    m = _mark(conn)
-    _run(conn, _Q_BUDGET_ROW.format(m=m), (channel, int(day)))
-    return _run(conn, _Q_BUDGET_TAKE.format(m=m), (k, channel, int(day), k, limit)) == 1
+    sql = _Q_BUDGET_TAKE.format(m=_mark(conn))
+    return _run(conn, sql, (channel, int(day), k, k, limit, limit)) == 1
 
 
 _DECISION_COLS = tuple(c.name for c in decisions.columns)

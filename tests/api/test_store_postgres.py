@@ -22,6 +22,11 @@ def test_take_budget_exact_on_postgres(postgres_url: str) -> None:
 
     with ThreadPoolExecutor(20) as pool:
         assert sum(pool.map(lambda _: take(), range(40))) == 7
+    with store.write() as conn:  # more than the budget on a new day: nothing counted
+        assert not repo.take_budget(conn, "sms", 101, 8, 7)
+        assert repo.take_budget(conn, "sms", 101, 7, 7)
+        assert not repo.take_budget(conn, "sms", 101, 1, 7)
+        assert repo.budget_used(conn, ["sms"], 101) == {"sms": 7}
     store.dispose()
 
 

@@ -244,6 +244,11 @@ def test_take_budget_is_exact_under_threads(store: Store) -> None:
     assert sum(got) == 7
     with store.read() as conn:
         assert repo.budget_used(conn, ["sms", "email"], 100) == {"sms": 7, "email": 0}
+    with store.write() as conn:  # more than the budget on a new day: nothing counted
+        assert not repo.take_budget(conn, "sms", 101, 8, 7)
+        assert repo.take_budget(conn, "sms", 101, 7, 7)  # all of it, at once
+        assert not repo.take_budget(conn, "sms", 101, 1, 7)
+        assert repo.budget_used(conn, ["sms"], 101) == {"sms": 7}
 
 
 def test_keys_are_stored_hashed(store: Store) -> None:
