@@ -48,15 +48,17 @@ from pydantic import BaseModel
 
 KEY = "bench-admin-key-0123456789abcdef-xyz"
 #: The requests' clock starts on a Monday morning, outside quiet hours, and advances in
-#: real time (a frozen clock would be a replay, not traffic: decision ids, which sort by
-#: decision time, would all share one millisecond).
+#: real time, a second at a time. A frozen clock would be a replay, not traffic (decision
+#: ids, which sort by decision time, would all share one millisecond); a clock in
+#: microseconds would give every request an ask of its own, never grouped with others',
+#: whereas applications leave `now` out and share the server's clock.
 START = datetime(2026, 3, 2, 10, tzinfo=UTC)
 _T0 = time.monotonic()
 
 
 def _now() -> str:
     """The requests' clock (ISO 8601)."""
-    return (START + timedelta(seconds=time.monotonic() - _T0)).isoformat()
+    return (START + timedelta(seconds=int(time.monotonic() - _T0))).isoformat()
 
 
 class Bare(BaseModel):
