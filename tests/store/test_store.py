@@ -144,6 +144,33 @@ def test_write_now_starts_at_once_or_not_at_all(tmp_path: Path, writer_elsewhere
     store.dispose()
 
 
+def test_write_now_starts_as_soon_as_a_momentary_lock_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock held for a moment (a background checkpoint finishing) delays write_now by
+    one 50 µs poll, not by SQLite's busy handler, which sleeps 1 ms at least."""
+    import sqlite3
+
+    from nba.store import db
+
+    store = Store(f"sqlite:///{tmp_path / 'nba.db'}")
+    other = sqlite3.connect(tmp_path / "nba.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the write lock, held by another connection
+    polls: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the clock is the boundary: the lock goes at once
+        polls.append(seconds)
+        if other.in_transaction:
+            other.execute("COMMIT")
+
+    monkeypatch.setattr(db.time, "sleep", sleep)
+    with store.write_now() as conn:
+        repo.ensure_customers(conn, ["a"], 0.0)
+    assert polls == [db.WRITE_NOW_POLL]
+    other.close()
+    store.dispose()
+
+
 def test_history_builds_the_same_states_as_the_events(store: Store, catalog: Catalog) -> None:
     rows = [
         ("e1", "c1", "opened", NOW.timestamp() - 3600, "email", None, {}),
