@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from pydantic import BaseModel
 
 KEY = "bench-admin-key-0123456789abcdef-xyz"
@@ -78,6 +78,9 @@ def bench_app() -> Any:
     def bare(body: Bare) -> dict[str, Any]:
         return {"customer_id": body.customer_id, "action": None, "propensity": 1.0}
 
+    # matched first: routes are tried in order, and after the nba routers the bare
+    # endpoint's own routing cost ~60 us more than the decisions route's
+    app.router.routes.insert(0, app.router.routes.pop())
     return app
 
 
@@ -89,7 +92,7 @@ def _free_port() -> int:
 
 def _latencies(url: str, path: str, bodies: list[dict[str, Any]]) -> list[float]:
     out = []
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+    with httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as c:
         for b in bodies:
             t = time.perf_counter()
             r = c.post(path, json=b | {"now": _now()})
@@ -222,9 +225,9 @@ def main() -> None:
     try:
         for _ in range(300):
             try:
-                if httpx.get(url + "/healthz").status_code == 200:
+                if httpx2.get(url + "/healthz").status_code == 200:
                     break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 time.sleep(0.1)
         # warm-up
         _latencies(url, "/bare", [{"customer_id": "w"}] * 200)
@@ -258,7 +261,7 @@ def main() -> None:
         bare_tp = rounds * per / tp_time["bare"]
         dec_tp = rounds * per / tp_time["dec"]
 
-        with httpx.Client(
+        with httpx2.Client(
             base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=300
         ) as c:
             calls, size = 5, 10_000
