@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 NOW = "2026-03-02T10:00:00Z"
@@ -26,7 +26,7 @@ BUDGETS = {
 
 
 def _fire(urls: list[str], headers: dict[str, str], bodies: list[dict[str, Any]]) -> list[Any]:
-    clients = [httpx.Client(base_url=u, headers=headers, timeout=60) for u in urls]
+    clients = [httpx2.Client(base_url=u, headers=headers, timeout=60) for u in urls]
     try:
         with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
             futures = [
@@ -42,11 +42,11 @@ def _fire(urls: list[str], headers: dict[str, str], bodies: list[dict[str, Any]]
 
 
 def _cap_and_budget(servers: list[Any], headers: dict[str, str]) -> None:
-    r = httpx.put(servers[0].url + "/v1/guardrails", json=ONE_A_DAY, headers=headers)
+    r = httpx2.put(servers[0].url + "/v1/guardrails", json=ONE_A_DAY, headers=headers)
     assert r.status_code == 200, r.text
     urls = [s.url for s in servers]
     # an existing customer: nothing but the lock serialises the decisions
-    r = httpx.put(
+    r = httpx2.put(
         servers[0].url + "/v1/customers/c-hot",
         json={"attributes": {"device": "mobile"}},
         headers=headers,
@@ -56,13 +56,13 @@ def _cap_and_budget(servers: list[Any], headers: dict[str, str]) -> None:
     contacts = [d for d in out if d["action"] is not None]
     assert len(contacts) == 1
     assert sum("one_a_day" in {s["rule"] for s in d["suppressed"]} for d in out) == 49
-    detail = httpx.get(
+    detail = httpx2.get(
         servers[1].url + "/v1/customers/c-hot", params={"now": NOW}, headers=headers
     ).json()
     assert detail["signals"]["contacts_1d"] == 1.0
     assert len(detail["decisions"]) == 20  # the 20 most recent of 50 are listed
 
-    r = httpx.put(servers[-1].url + "/v1/guardrails", json=BUDGETS, headers=headers)
+    r = httpx2.put(servers[-1].url + "/v1/guardrails", json=BUDGETS, headers=headers)
     assert r.status_code == 200, r.text
     out = _fire(urls, headers, [{"customer_id": f"b{i}", "now": NOW} for i in range(30)])
     channels = [d["action"]["channel"] for d in out if d["action"] is not None]
@@ -88,6 +88,6 @@ def test_postgres_three_processes_cap_and_budget(
     for s in servers:
         s.wait()
     _cap_and_budget(servers, admin_headers)
-    health = httpx.get(servers[2].url + "/healthz").json()
+    health = httpx2.get(servers[2].url + "/healthz").json()
     assert health["database"] == "postgresql"
     assert health["config_versions"]["guardrails"] == 3  # the file, then two PUTs

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 T0 = "2026-03-02T10:00:00Z"
@@ -21,7 +21,7 @@ def test_decide_events_join_learn_restart(
 ) -> None:
     server = start_server(NBA_MODEL_URI="linucb:alpha=0.5")
     h = admin_headers
-    with httpx.Client(base_url=server.url, headers=h, timeout=30) as c:
+    with httpx2.Client(base_url=server.url, headers=h, timeout=30) as c:
         health = c.get("/healthz").json()
         assert health["policy"]["name"] == "linucb"
         assert health["policy"]["version"] == "0"
@@ -133,5 +133,5 @@ def test_decide_events_join_learn_restart(
 
     # a restart continues from the snapshot
     again_server = start_server(database_url=None, NBA_MODEL_URI="linucb:alpha=0.5")
-    health = httpx.get(again_server.url + "/healthz").json()
+    health = httpx2.get(again_server.url + "/healthz").json()
     assert health["policy"]["version"] == "13"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -112,8 +112,8 @@ def test_serve_runs_on_embedded_defaults(tmp_path: Path) -> None:
         health = None
         while time.monotonic() < deadline and health is None:
             try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
-            except httpx.HTTPError:
+                health = httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+            except httpx2.HTTPError:
                 assert proc.poll() is None
                 time.sleep(0.2)
         assert health is not None
