@@ -536,7 +536,10 @@ class DecisionService:
             try:
                 serving = _Serving(self._open_model(uri), uri, requested)
             except Exception as exc:
-                if requested is not None:
+                from nba.tracking.models import champion_registered  # (MLflow: lazy)
+
+                # no champion is no fault; a champion that cannot be loaded is one
+                if requested is not None or champion_registered():
                     serving.degraded = True
                     serving.reason = f"cannot load model `{uri}`: {exc}"
                     log.warning("serving the rule baseline: %s", serving.reason)
@@ -574,8 +577,10 @@ class DecisionService:
             return
         try:
             serving = _Serving(self._open_model(uri), uri, uri)
-        except Exception as exc:
-            log.warning("cannot serve the promoted model `%s`: %s", uri, exc)
+        except Exception as exc:  # keep serving what we serve, and say so in /healthz
+            self._serving.degraded = True
+            self._serving.reason = f"cannot serve the promoted model `{uri}`: {exc}"
+            log.warning("%s", self._serving.reason)
             return
         self._restore_snapshot(serving)
         self._serving = serving
@@ -1033,7 +1038,7 @@ class DecisionService:
         msg_of, chan_of, ids_of = old.action_message, old.action_channel, old.action_ids
         reason = np.frombuffer(row.reason, dtype=np.int16)
         probs = np.frombuffer(row.probs, dtype=np.float32)
-        goal = rt.goal
+        goal = old.goal  # today's goal, with the decision's own catalog (its action costs)
         so_far = -float(goal.action_cost[row.action]) if row.action < len(goal.action_cost) else 0.0
         joined = []
         for e in evs:
@@ -1100,6 +1105,13 @@ class DecisionService:
                 )
             if not math.isfinite(float(e.value or 0.0)):
                 raise InputError(f"`events[{i}].value`: expected a finite number")
+            if e.type == EventType.CONSENT_CHANGED:
+                consent = (e.properties or {}).get("consent")
+                if not isinstance(consent, bool):  # "false" must not read as a grant
+                    raise InputError(
+                        f"`events[{i}].properties.consent`: expected true or false for a "
+                        f"`consent_changed` event, got {consent!r}"
+                    )
         wall = time.time() if now is None else _epoch(now)
         first: dict[str, Event] = {}
         for e in evs:
@@ -1179,7 +1191,9 @@ class DecisionService:
         rows = []
         for i, e in enumerate(new):
             unknown = bool(e.decision_id) and e.decision_id not in known
-            d = dec[target[i]] if target[i] >= 0 else None
+            # an event naming a decision not logged (yet) waits for it: never credited
+            # to another decision of the customer by last-touch attribution
+            d = dec[target[i]] if target[i] >= 0 and not unknown else None
             if d is not None and e.decision_id and d.customer_id != e.customer_id:
                 raise InputError(
                     f"`events[{i}].decision_id`: decision `{e.decision_id}` belongs to another "
@@ -1397,7 +1411,9 @@ class DecisionService:
         with self.store.write() as conn:
             rt = self._current(conn)
             pending = conn.execute(
-                select(events.c.event_id, events.c.decision_id, events.c.ts).where(EVENTS_UNKNOWN)
+                select(
+                    events.c.event_id, events.c.customer_id, events.c.decision_id, events.c.ts
+                ).where(EVENTS_UNKNOWN)
             ).all()
             rejoined = 0
             if pending:
@@ -1406,21 +1422,33 @@ class DecisionService:
                 for part in repo.chunks(names):
                     for r in conn.execute(
                         select(
-                            decisions.c.decision_id, decisions.c.window_end, decisions.c.closed
+                            decisions.c.decision_id,
+                            decisions.c.customer_id,
+                            decisions.c.window_end,
+                            decisions.c.closed,
                         ).where(decisions.c.decision_id.in_(part))
                     ):
                         found[r.decision_id] = r
                 upd = []
                 for p in pending:
                     d = found.get(p.decision_id)
-                    if d is not None:
-                        upd.append(
-                            {
-                                "k": p.event_id,
-                                "to": d.decision_id,
-                                "late": bool(p.ts > d.window_end or d.closed),
-                            }
+                    if d is None:
+                        continue
+                    if d.customer_id != p.customer_id:  # not its decision: never joined
+                        log.warning(
+                            "event `%s` of customer `%s` names decision `%s` of another "
+                            "customer: not joined",
+                            p.event_id,
+                            p.customer_id,
+                            d.decision_id,
                         )
+                    upd.append(
+                        {
+                            "k": p.event_id,
+                            "to": d.decision_id if d.customer_id == p.customer_id else None,
+                            "late": bool(p.ts > d.window_end or d.closed),
+                        }
+                    )
                 if upd:
                     conn.execute(
                         update(events)
@@ -1432,15 +1460,21 @@ class DecisionService:
                         ),
                         upd,
                     )
-                rejoined = len(upd)
+                rejoined = sum(u["to"] is not None for u in upd)
             due = repo.open_decisions_due(conn, t)
             if not due:
                 return rejoined, 0
             ids = [d.decision_id for d in due]
             idx = {d: i for i, d in enumerate(ids)}
-            reward = -rt.goal.action_cost[
-                np.minimum(np.array([d.action for d in due]), len(rt.goal.action_cost) - 1)
-            ].astype(float)
+            # the send cost of each decision's action in the catalog it was decided with
+            # (a later catalog may have other actions, in another order, at other costs)
+            reward = np.zeros(len(due))
+            action = np.array([d.action for d in due])
+            made_with = [(d.catalog_version, d.guardrails_version) for d in due]
+            for pair in set(made_with):
+                cost = self._runtime_at(*pair, rt).goal.action_cost
+                rows = np.array([m == pair for m in made_with])
+                reward[rows] = -cost[np.minimum(action[rows], len(cost) - 1)]
             for part in repo.chunks(ids):
                 evs = conn.execute(
                     select(events.c.attributed_to, events.c.type, events.c.value).where(
@@ -1493,14 +1527,29 @@ class DecisionService:
                     decisions.c.action,
                     decisions.c.propensity,
                     decisions.c.reward,
+                    decisions.c.catalog_version,
+                    decisions.c.guardrails_version,
                 )
-                .where(
-                    DECISIONS_UNLEARNED,
-                    decisions.c.catalog_version == rt.versions["catalog"],
-                )
+                .where(DECISIONS_UNLEARNED)
                 .order_by(decisions.c.created_at)
                 .limit(50_000)
             ).all()
+        # decisions made with another catalog are learned from when they line up with
+        # today's (same actions, same features: e.g. only a message's text or value
+        # changed); the others cannot be, and are set aside (marked learned, unused)
+        fits = {
+            pair: self._same_layout(self._runtime_at(*pair, rt), rt)
+            for pair in {(r.catalog_version, r.guardrails_version) for r in rows}
+        }
+        aside = [r.decision_id for r in rows if not fits[(r.catalog_version, r.guardrails_version)]]
+        if aside:
+            log.info(
+                "%d closed decisions were made with a catalog whose actions or features "
+                "differ from today's: set aside, not learned from",
+                len(aside),
+            )
+            rows = [r for r in rows if fits[(r.catalog_version, r.guardrails_version)]]
+        with self.store.read() as conn:
             # what each decision led to (opens, clicks, purchases…), for funnel learners
             at = {r.decision_id: i for i, r in enumerate(rows)}
             led_to: list[Any] = []
@@ -1511,6 +1560,8 @@ class DecisionService:
                     )
                 ).all()
         if not rows:
+            if aside:
+                self._mark_learned(aside)
             return 0
         outcomes = outcome_counts(
             np.array([at[e.attributed_to] for e in led_to], dtype=np.int64),
@@ -1546,12 +1597,7 @@ class DecisionService:
         learner = _copy_policy(serving.policy)
         learner.partial_fit(batch)
         with self.store.write() as conn:
-            conn.execute(
-                update(decisions)
-                .where(decisions.c.decision_id == bindparam("k"))
-                .values(learned=True),
-                [{"k": r.decision_id} for r in rows],
-            )
+            self._mark_learned([r.decision_id for r in rows] + aside, conn)
             snapshot = None
             if learner.kind == "learned":
                 snapshot = repo.save_snapshot(conn, learner, serving.source, time.time())
@@ -1562,6 +1608,29 @@ class DecisionService:
                 if snapshot is not None:
                     serving.snapshot_id = snapshot
         return len(rows)
+
+    @staticmethod
+    def _same_layout(old: Runtime, rt: Runtime) -> bool:
+        """Whether decisions made with ``old``'s catalog read the same with ``rt``'s:
+        the same actions in the same order, the same features and logged signals."""
+        return (
+            old.catalog.actions.ids == rt.catalog.actions.ids
+            and old.encoder.feature_names == rt.encoder.feature_names
+            and old.codec.names == rt.codec.names
+            and old.catalog.message_ids == rt.catalog.message_ids
+            and old.catalog.attributes == rt.catalog.attributes
+        )
+
+    def _mark_learned(self, ids: Sequence[str], conn: Connection | None = None) -> None:
+        """Mark decisions as learned from (in ``conn``'s transaction, else in a new one)."""
+        if conn is None:
+            with self.store.write() as conn:
+                self._mark_learned(ids, conn)
+            return
+        conn.execute(
+            update(decisions).where(decisions.c.decision_id == bindparam("k")).values(learned=True),
+            [{"k": k} for k in ids],
+        )
 
     # -- metrics ---------------------------------------------------------------------
     def metrics(self, days: int = 30, now: datetime | None = None) -> dict[str, Any]:

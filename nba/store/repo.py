@@ -544,7 +544,13 @@ def open_decisions_due(conn: Connection, now: float, limit: int = 50_000) -> lis
     """Decisions whose attribution window has ended and that are not closed yet."""
     return list(
         conn.execute(
-            select(decisions.c.decision_id, decisions.c.action, decisions.c.customer_id)
+            select(
+                decisions.c.decision_id,
+                decisions.c.action,
+                decisions.c.customer_id,
+                decisions.c.catalog_version,
+                decisions.c.guardrails_version,
+            )
             .where(DECISIONS_OPEN, decisions.c.window_end <= now)
             .order_by(decisions.c.window_end)
             .limit(limit)

@@ -43,6 +43,7 @@ __all__ = [
     "log_policy_model",
     "register_policy",
     "load_policy",
+    "champion_registered",
 ]
 
 #: Registered model name and the serving alias (DESIGN.md: ``models:/nba@champion``).
@@ -264,3 +265,25 @@ def load_policy(model_uri: str) -> Policy:
     if not isinstance(wrapped, PolicyModel):
         raise TrackingError(f"`{model_uri}` is not an nba policy model")
     return wrapped.policy
+
+
+def champion_registered(name: str = REGISTERED_MODEL) -> bool:
+    """Whether the tracking store has a version of ``name`` with the ``champion`` alias.
+
+    Tells "no champion" (serve the rule baseline, nothing is wrong) from "a
+    champion that cannot be loaded" (serve the rule baseline, degraded).
+
+    Examples
+    --------
+    >>> import mlflow, tempfile
+    >>> mlflow.set_tracking_uri(f"sqlite:///{tempfile.mkdtemp()}/mlflow.db")
+    >>> champion_registered()
+    False
+    """
+    from mlflow import MlflowClient
+
+    try:
+        MlflowClient().get_model_version_by_alias(name, CHAMPION)
+    except Exception:  # noqa: BLE001 - no such model or alias (the store says so its way)
+        return False
+    return True

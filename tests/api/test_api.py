@@ -3,6 +3,8 @@ input, configuration changes, events, customers, health."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -121,6 +123,31 @@ BAD = [
         },
         "events[0].channel",
     ),
+    (  # a consent withdrawal sent as text must not read as a grant
+        "/v1/events",
+        {
+            "events": [
+                {
+                    "event_id": "e",
+                    "customer_id": "c",
+                    "type": "consent_changed",
+                    "timestamp": NOW,
+                    "channel": "email",
+                    "properties": {"consent": "false"},
+                }
+            ]
+        },
+        "events[0].properties.consent",
+    ),
+    (
+        "/v1/events",
+        {
+            "events": [
+                {"event_id": "e", "customer_id": "c", "type": "consent_changed", "timestamp": NOW}
+            ]
+        },
+        "events[0].properties.consent",
+    ),
 ]
 
 
@@ -223,6 +250,78 @@ def test_unsubscribe_applies_to_the_next_decision(client: TestClient) -> None:
     nxt = client.post("/v1/decisions", json={"customer_id": "u1"}).json()
     assert nxt["action"]["channel"] != "email"
     assert {"message_id": "welcome", "channel": "email", "rule": "consent"} in nxt["suppressed"]
+    # and opting in again applies to the next decision too
+    regrant = {
+        "event_id": "g",
+        "customer_id": "u1",
+        "type": "consent_changed",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "channel": "email",
+        "properties": {"consent": True},
+    }
+    assert client.post("/v1/events", json={"events": [regrant]}).status_code == 200
+    assert client.get("/v1/customers/u1").json()["consent"]["email"] is True
+    after = client.post("/v1/decisions", json={"customer_id": "u1", "dry_run": True}).json()
+    assert {"message_id": "welcome", "channel": "email", "rule": "consent"} not in after[
+        "suppressed"
+    ]
+
+
+def test_an_event_naming_an_unlogged_decision_waits_for_it(tmp_path: Path) -> None:
+    """Last-touch attribution never credits it to another decision of the customer, and
+    the decision it names, once logged, gets it only if it is the same customer's."""
+    h = {"Authorization": f"Bearer {ADMIN}"}
+    goal = {"weights": {"purchase": 1.0}, "attribution": "last_touch"}
+    guard = {"frequency_caps": []}  # no holdout: every decision below is a contact
+    later = "2026-03-02T11:00:00Z"
+
+    def purchase(event_id: str, customer: str, decision_id: str | None) -> dict[str, Any]:
+        tag = {"decision_id": decision_id} if decision_id else {}
+        return {
+            "event_id": event_id,
+            "customer_id": customer,
+            "type": "purchase",
+            "timestamp": later,
+            "value": 10.0,
+        } | tag
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+
+    def setup(c: TestClient) -> None:
+        assert c.put("/v1/goal", json=goal, headers=h).status_code == 200
+        assert c.put("/v1/guardrails", json=guard, headers=h).status_code == 200
+
+    with make_client(tmp_path / "a") as c:  # where the decision ids come from
+        setup(c)
+        mine = c.post("/v1/decisions", json={"customer_id": "k", "now": NOW}, headers=h).json()
+        assert mine["action"] is not None
+        r = c.post(
+            "/v1/events",
+            json={
+                "events": [
+                    {"event_id": "v", "customer_id": "k", "type": "page_view", "timestamp": later},
+                    purchase("p", "k", "not-logged-yet"),
+                ]
+            },
+            headers=h,
+        ).json()
+        assert r["unknown_decision"] == 1
+        joined = c.get(f"/v1/decisions/{mine['decision_id']}", headers=h).json()["events"]
+        assert [e["event_id"] for e in joined] == ["v"]  # the page view, not the purchase
+        other = c.post("/v1/decisions", json={"customer_id": "b", "now": NOW}, headers=h).json()
+
+    with make_client(tmp_path / "b") as c:  # same seed: the same ids, decided after the event
+        setup(c)
+        c.post("/v1/decisions", json={"customer_id": "k", "now": NOW}, headers=h)
+        r = c.post(
+            "/v1/events", json={"events": [purchase("p", "a", other["decision_id"])]}, headers=h
+        ).json()
+        assert r["unknown_decision"] == 1
+        again = c.post("/v1/decisions", json={"customer_id": "b", "now": NOW}, headers=h).json()
+        assert again["decision_id"] == other["decision_id"]
+        assert c.post("/v1/admin/learn", json={"now": later}, headers=h).json()["rejoined"] == 0
+        assert c.get(f"/v1/decisions/{other['decision_id']}", headers=h).json()["events"] == []
 
 
 def test_dry_run_is_not_logged_or_counted(client: TestClient) -> None:
@@ -365,6 +464,18 @@ def test_mlflow_champion_is_served_else_degraded(
         ).json()
         assert d["policy"]["name"] == "random"
 
+    # the champion's files are gone: the rule baseline, and /healthz says why
+    from mlflow import MlflowClient
+    from mlflow.artifacts import download_artifacts
+
+    version = MlflowClient().get_model_version_by_alias("nba", "champion")
+    shutil.rmtree(download_artifacts(version.source))
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", admin_key=ADMIN)
+    with TestClient(create_app(s, learn_interval=0, champion_lookup=True)) as c:
+        h = c.get("/healthz").json()
+        assert h["policy"]["name"] == "rules"
+        assert h["degraded"] is True and "models:/nba@champion" in h["reason"]
+
     s = Settings(
         database_url=f"sqlite:///{tmp_path / 'c.db'}", admin_key=ADMIN, model_uri="models:/nba@nope"
     )
@@ -438,6 +549,61 @@ def test_background_worker_learns(tmp_path: Path) -> None:
                 break
             time.sleep(0.1)
         assert c.get("/healthz").json()["policy"]["version"] == "5"
+
+
+def test_learning_goes_on_across_catalog_changes(tmp_path: Path) -> None:
+    """Decisions made with an earlier catalog are learned from when its actions and
+    features are today's, each closed with its own catalog's send costs; decisions
+    whose catalog had other actions are set aside, not left pending for ever."""
+    s = Settings(
+        database_url=f"sqlite:///{tmp_path / 'nba.db'}", admin_key=ADMIN, model_uri="linucb"
+    )
+    h = {"Authorization": f"Bearer {ADMIN}"}
+    week, fortnight = "2026-03-10T10:00:00Z", "2026-03-18T10:00:00Z"
+    with TestClient(create_app(s, learn_interval=0, champion_lookup=False)) as c:
+        catalog = c.get("/v1/catalog", headers=h).json()["document"]
+
+        def with_costs(cost: float) -> dict[str, Any]:
+            doc = json.loads(json.dumps(catalog))
+            for ch in doc["channels"]:
+                ch["cost"] = cost
+            return doc
+
+        def decide(ids: list[str], now: str) -> list[dict[str, Any]]:
+            r = c.post("/v1/decisions/batch", json={"customer_ids": ids, "now": now}, headers=h)
+            return list(r.json()["decisions"])
+
+        def learn(now: str) -> dict[str, Any]:
+            return dict(c.post("/v1/admin/learn", json={"now": now}, headers=h).json())
+
+        assert c.put("/v1/catalog", json=with_costs(0.01), headers=h).status_code == 200
+        first = decide([f"a{i}" for i in range(6)], NOW)
+        cheaper = with_costs(0.5)
+        cheaper["messages"][0]["value"] = 7.0  # the same actions and features
+        assert c.put("/v1/catalog", json=cheaper, headers=h).status_code == 200
+        second = decide([f"b{i}" for i in range(4)], NOW)
+        assert learn(week) | {"policy": None} == {
+            "rejoined": 0,
+            "closed": 10,
+            "learned": 10,
+            "policy": None,
+        }
+        contacts = 0
+        for batch, cost in ((first, 0.01), (second, 0.5)):
+            for d in batch:
+                got = c.get(f"/v1/decisions/{d['decision_id']}", headers=h).json()
+                assert got["reward"] == pytest.approx(0.0 if d["action"] is None else -cost)
+                contacts += d["action"] is not None
+        assert contacts > 0
+
+        third = decide([f"c{i}" for i in range(3)], week)
+        more = json.loads(json.dumps(cheaper))
+        more["messages"].append(dict(more["messages"][1], id="spring_sale"))
+        assert c.put("/v1/catalog", json=more, headers=h).status_code == 200
+        assert learn(fortnight)["learned"] == 0
+        for d in third:
+            assert c.get(f"/v1/decisions/{d['decision_id']}", headers=h).json()["learned"]
+        assert c.get("/healthz").json()["policy"]["version"] == "10"
 
 
 @pytest.mark.parametrize(
