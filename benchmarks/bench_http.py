@@ -22,6 +22,12 @@ A service's log grows: writes that are cheap into a fresh log (an index that
 fits in memory) may not be into a big one, so the log starts with
 ``--log`` decisions (200,000 by default; 0 for a fresh one).
 
+It ends with the service's speed targets, each met or not: decisions/s under
+concurrent load at least 60 % of the bare endpoint's, p99 at most 5 ms with one
+client, the batch endpoint at least 20,000 decisions/s, ingestion at least
+5,000 events/s. (With one client, decisions/s is just 1 / latency: its ratio
+to bare is printed too, as the latency ratio it is.)
+
 Run: ``python benchmarks/bench_http.py [--n 2000] [--clients 4] [--rounds 5] [--log 200000]
 [--json]``.
 """
@@ -312,6 +318,12 @@ def main() -> None:
         ours = (server1 - server0) + (time.process_time() - own0)  # type: ignore[operator]
         other = max(0.0, (busy1 - busy0 - ours) / (time.perf_counter() - wall0))  # type: ignore[operator]
 
+    targets = {
+        f"throughput_{args.clients}_clients_ratio_to_bare_ge_0.6": dec_tp / bare_tp >= 0.6,
+        "p99_one_client_le_5_ms": _pct(dec_lat, 0.99) <= 5.0,
+        "batch_ge_20000_per_s": batch_tp >= 20_000,
+        "events_ge_5000_per_s": events_tp >= 5_000,
+    }
     one_client_tp = len(dec_lat) / sum(dec_lat)
     one_client_bare = len(bare_lat) / sum(bare_lat)
     res = {
@@ -333,6 +345,7 @@ def main() -> None:
                 "ratio_to_bare": round(dec_tp / bare_tp, 3),
             },
         },
+        "targets": targets,
         "batch_decisions_per_s": round(batch_tp, 1),
         "batch_explain_false_decisions_per_s": round(lean_tp, 1),
         "events_per_s": round(events_tp, 1),
@@ -370,6 +383,13 @@ def main() -> None:
     )
     print(f"events (1,000/call)       : {events_tp:8.0f} events/s")
     print(f"log at start              : {args.log:8,d} decisions")
+    met = ["not met", "met"]
+    tg = list(targets.values())
+    print(
+        f"targets: throughput with {args.clients} clients >= 60 % of bare: {met[tg[0]]}; "
+        f"p99 with one client <= 5 ms: {met[tg[1]]}; batch >= 20,000/s: {met[tg[2]]}; "
+        f"events >= 5,000/s: {met[tg[3]]}"
+    )
     if other is not None:
         print(
             f"other processes kept {other:.2f} of {os.cpu_count()} cores busy during the run"
