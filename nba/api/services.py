@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from nba.catalog import Catalog
 from nba.config import load_document
@@ -1635,27 +1635,84 @@ class DecisionService:
     # -- metrics ---------------------------------------------------------------------
     def metrics(self, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
         """Decisions, contacts by channel, reward, conversions and unsubscribes per day,
-        for served customers and the global holdout."""
+        for served customers and the global holdout, and how the two groups compare.
+
+        A customer belongs to the group its decisions of the period put it in
+        (the holdout flag logged with its latest decision). Conversions
+        (``purchase``, ``converted``) and unsubscribes are those of the group's
+        customers from their first decision of the period on, whether or not
+        an event names a decision: a holdout customer is never contacted, so
+        nothing it does is ever attributed to a decision, and the comparison
+        is per customer. ``lift`` gives, per customer, served minus holdout
+        with a 95 % interval (normal approximation, unequal variances), and
+        the relative change.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from nba.settings import Settings
+        >>> d = tempfile.mkdtemp()
+        >>> service = DecisionService(Settings(database_url=f"sqlite:///{d}/nba.db"),
+        ...                           champion_lookup=False, learn_interval=0)
+        >>> when = datetime(2026, 3, 2, 10, tzinfo=UTC)
+        >>> _ = service.decide([f"c{i}" for i in range(100)], when)
+        >>> m = service.metrics(now=when)
+        >>> m["served"]["customers"] + m["holdout"]["customers"], sorted(m["lift"])
+        (100, ['conversions_per_customer', 'unsubscribes_per_customer'])
+        >>> service.stop()
+        """
         t = time.time() if now is None else _epoch(now)
         since = t - days * DAY
+        in_period = (decisions.c.created_at >= since, decisions.c.created_at <= t)
+        outcomes = {
+            EventType.PURCHASE.value: "conversions",
+            EventType.CONVERTED.value: "conversions",
+            EventType.UNSUBSCRIBED.value: "unsubscribes",
+        }
         with self.store.read() as conn:
             drows = conn.execute(
                 select(
+                    decisions.c.customer_id,
                     decisions.c.created_at,
                     decisions.c.holdout,
                     decisions.c.channel,
                     decisions.c.reward,
                     decisions.c.closed,
-                ).where(decisions.c.created_at >= since, decisions.c.created_at <= t)
+                )
+                .where(*in_period)
+                .order_by(decisions.c.created_at)
             ).all()
             erows = conn.execute(
-                select(events.c.ts, events.c.type, decisions.c.holdout)
-                .join(decisions, decisions.c.decision_id == events.c.attributed_to)
-                .where(events.c.ts >= since, events.c.ts <= t)
+                select(events.c.customer_id, events.c.ts, events.c.type).where(
+                    events.c.ts >= since,
+                    events.c.ts <= t,
+                    events.c.type.in_(sorted(outcomes)),
+                    events.c.customer_id.in_(select(decisions.c.customer_id).where(*in_period)),
+                )
             ).all()
+        first: dict[str, float] = {}
+        holdout: dict[str, bool] = {}
+        for d in drows:  # in time order: the latest decision's flag wins
+            first.setdefault(d.customer_id, d.created_at)
+            holdout[d.customer_id] = bool(d.holdout)
+
+        def day_of(ts: float) -> dict[str, Any]:
+            return g["by_day"].setdefault(
+                datetime.fromtimestamp(ts, UTC).date().isoformat(),
+                {
+                    "decisions": 0,
+                    "contacts": 0,
+                    "contacts_by_channel": {},
+                    "reward": 0.0,
+                    "conversions": 0,
+                    "unsubscribes": 0,
+                },
+            )
+
         groups: dict[str, dict[str, Any]] = {}
         for name in ("served", "holdout"):
             groups[name] = {
+                "customers": 0,
                 "decisions": 0,
                 "contacts": {},
                 "closed": 0,
@@ -1664,52 +1721,42 @@ class DecisionService:
                 "unsubscribes": 0,
                 "by_day": {},
             }
-
-        def day_of(ts: float) -> str:
-            return datetime.fromtimestamp(ts, UTC).date().isoformat()
-
         for d in drows:
-            g = groups["holdout" if d.holdout else "served"]
-            day = g["by_day"].setdefault(
-                day_of(d.created_at),
-                {"decisions": 0, "contacts": 0, "reward": 0.0, "conversions": 0, "unsubscribes": 0},
-            )
+            g = groups["holdout" if holdout[d.customer_id] else "served"]
+            day = day_of(d.created_at)
             g["decisions"] += 1
             day["decisions"] += 1
             if d.channel:
                 g["contacts"][d.channel] = g["contacts"].get(d.channel, 0) + 1
                 day["contacts"] += 1
+                day["contacts_by_channel"][d.channel] = (
+                    day["contacts_by_channel"].get(d.channel, 0) + 1
+                )
             if d.closed and d.reward is not None:
                 g["closed"] += 1
                 g["reward"] += d.reward
                 day["reward"] += d.reward
-        conv = {EventType.PURCHASE.value, EventType.CONVERTED.value}
+        per_customer = {key: dict.fromkeys(first, 0) for key in ("conversions", "unsubscribes")}
         for e in erows:
-            g = groups["holdout" if e.holdout else "served"]
-            key = (
-                "conversions"
-                if e.type in conv
-                else "unsubscribes"
-                if e.type == EventType.UNSUBSCRIBED.value
-                else None
-            )
-            if key:
-                g[key] += 1
-                day = g["by_day"].setdefault(
-                    day_of(e.ts),
-                    {
-                        "decisions": 0,
-                        "contacts": 0,
-                        "reward": 0.0,
-                        "conversions": 0,
-                        "unsubscribes": 0,
-                    },
-                )
-                day[key] += 1
-        for g in groups.values():
+            if e.ts < first[e.customer_id]:  # before the customer was first decided for
+                continue
+            key = outcomes[e.type]
+            g = groups["holdout" if holdout[e.customer_id] else "served"]
+            g[key] += 1
+            day_of(e.ts)[key] += 1
+            per_customer[key][e.customer_id] += 1
+        for name, g in groups.items():
+            g["customers"] = sum(h == (name == "holdout") for h in holdout.values())
             g["reward_per_decision"] = g["reward"] / g["closed"] if g["closed"] else None
             g["by_day"] = [{"day": k} | v for k, v in sorted(g["by_day"].items())]
-        return {"since": _iso(since), "until": _iso(t), **groups}
+        is_holdout = np.array([holdout[c] for c in first], dtype=bool)
+        lift = {
+            f"{key}_per_customer": _lift(
+                np.array([per_customer[key][c] for c in first], dtype=float), is_holdout
+            )
+            for key in ("conversions", "unsubscribes")
+        }
+        return {"since": _iso(since), "until": _iso(t), **groups, "lift": lift}
 
     # -- guardrails dry run ----------------------------------------------------------
     def guardrails_dry_run(
@@ -1733,10 +1780,10 @@ class DecisionService:
                 parse_guardrails(document, rt.catalog, "proposed guardrails"), rt.catalog
             )
             ids = list(
-                conn.execute(
+                conn.execute(  # the customers decided for most recently
                     select(decisions.c.customer_id)
                     .group_by(decisions.c.customer_id)
-                    .order_by(decisions.c.customer_id)
+                    .order_by(func.max(decisions.c.created_at).desc(), decisions.c.customer_id)
                     .limit(sample)
                 ).scalars()
             )
@@ -1876,6 +1923,39 @@ def check_settings(settings: Settings) -> None:
         raise ConfigError(
             f"`NBA_ADMIN_KEY`: expected at least 24 random characters with NBA_ENV={settings.env}"
         )
+
+
+def _lift(per_customer: np.ndarray, holdout: np.ndarray) -> dict[str, Any]:
+    """Served minus holdout mean of a per-customer count, with a 95 % interval
+    (normal approximation, unequal variances) and the change relative to the
+    holdout; None where a group is empty (or too small for an interval).
+
+    Examples
+    --------
+    >>> out = _lift(np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0]),
+    ...             np.array([False, False, False, True, True, True]))
+    >>> [round(out[k], 3) for k in ("served", "holdout", "difference", "relative")]
+    [0.667, 0.333, 0.333, 1.0]
+    >>> [round(x, 3) for x in out["ci95"]]
+    [-0.591, 1.257]
+    """
+    served, held = per_customer[~holdout], per_customer[holdout]
+    s_mean = float(served.mean()) if served.size else None
+    h_mean = float(held.mean()) if held.size else None
+    diff = ci = relative = None
+    if s_mean is not None and h_mean is not None:
+        diff = s_mean - h_mean
+        if served.size > 1 and held.size > 1:
+            se = math.sqrt(served.var(ddof=1) / served.size + held.var(ddof=1) / held.size)
+            ci = [diff - 1.96 * se, diff + 1.96 * se]
+        relative = diff / h_mean if h_mean > 0 else None
+    return {
+        "served": s_mean,
+        "holdout": h_mean,
+        "difference": diff,
+        "ci95": ci,
+        "relative": relative,
+    }
 
 
 def _event_dict(e: Any) -> dict[str, Any]:

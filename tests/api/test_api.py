@@ -388,25 +388,61 @@ def test_config_put_is_validated_versioned_audited_and_effective(client: TestCli
 
 def test_guardrails_dry_run(client: TestClient) -> None:
     client.post("/v1/decisions/batch", json={"customer_ids": ["a", "b", "c"], "now": NOW})
-    r = client.post(
-        "/v1/guardrails/dry-run",
-        json={
-            "guardrails": {
-                "eligibility": [
-                    {
-                        "name": "nobody",
-                        "channels": ["web", "in_app"],
-                        "when": [{"field": "tenure_days", "op": ">", "value": 10000}],
-                    }
-                ]
-            },
-            "now": NOW,
-        },
-    )
+    nobody = {
+        "eligibility": [
+            {
+                "name": "nobody",
+                "channels": ["web", "in_app"],
+                "when": [{"field": "tenure_days", "op": ">", "value": 10000}],
+            }
+        ]
+    }
+    r = client.post("/v1/guardrails/dry-run", json={"guardrails": nobody, "now": NOW})
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["customers"] == 3
     assert out["proposed"]["contacts_by_channel"] == {"no_contact": 3}
+    # a sample is of the customers decided for most recently, not the first by name
+    later = "2026-03-02T11:00:00Z"
+    client.post("/v1/decisions/batch", json={"customer_ids": ["y", "z"], "now": later})
+    r = client.post(
+        "/v1/guardrails/dry-run",
+        json={"guardrails": nobody, "now": "2026-03-03T11:00:00Z", "sample": 2},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["customers"] == 2
+    assert {e["customer_id"] for e in r.json()["examples"]} == {"y", "z"}
+
+
+def test_metrics_compare_served_customers_with_the_holdout(client: TestClient) -> None:
+    """Holdout customers are never contacted, yet their conversions and unsubscribes
+    count: the comparison is per customer, not through attributed events."""
+    guard = {"holdout": {"share": 0.5, "salt": "metrics-test"}, "frequency_caps": []}
+    assert client.put("/v1/guardrails", json=guard).status_code == 200
+    ids = [f"m{i}" for i in range(40)]
+    client.post("/v1/decisions/batch", json={"customer_ids": ids, "now": NOW})
+    before, after = "2026-03-01T10:00:00Z", "2026-03-02T12:00:00Z"
+    evs = [  # a purchase each, untagged; one before the decisions (not counted)
+        {"event_id": f"p{c}", "customer_id": c, "type": "purchase", "timestamp": after} for c in ids
+    ] + [
+        {"event_id": "early", "customer_id": ids[0], "type": "purchase", "timestamp": before},
+        {"event_id": "u", "customer_id": ids[1], "type": "unsubscribed", "timestamp": after},
+    ]
+    assert client.post("/v1/events", json={"events": evs}).status_code == 200
+    m = client.get("/v1/metrics", params={"now": "2026-03-03T00:00:00Z"}).json()
+    served, held = m["served"], m["holdout"]
+    assert served["customers"] + held["customers"] == 40
+    assert served["customers"] > 5 and held["customers"] > 5
+    assert held["contacts"] == {} and held["conversions"] == held["customers"]
+    assert served["conversions"] == served["customers"]
+    assert served["unsubscribes"] + held["unsubscribes"] == 1
+    lift = m["lift"]["conversions_per_customer"]
+    assert lift["served"] == lift["holdout"] == 1.0 and lift["difference"] == 0.0
+    day = served["by_day"][0]
+    assert (
+        day["day"] == "2026-03-02" and sum(day["contacts_by_channel"].values()) == day["contacts"]
+    )
+    assert sum(served["contacts"].values()) == day["contacts"] > 0
 
 
 # -- health and model -------------------------------------------------------------------------
