@@ -39,7 +39,7 @@ from nba.config import load_document
 from nba.events import Event, EventType
 from nba.exceptions import NBAError
 from nba.features.encoding import Encoder
-from nba.features.signals import EVENT_CODES, Signals, signal_definitions
+from nba.features.signals import EVENT_CODES, CustomerStates, Signals, signal_definitions
 from nba.goals import Goal, attribute_events, outcome_counts, parse_goal
 from nba.guardrails import Guardrails, parse_guardrails
 from nba.pipeline import Decider, DecisionBatch
@@ -746,7 +746,10 @@ class DecisionService:
         now
             Decision time (default: the clock).
         trigger, context
-            What the calling application says about the moment; logged.
+            What the calling application says about the moment; logged. Context
+            values of attributes the catalog declares (and the trigger, if it
+            declares ``trigger``) stand for the customers' stored ones in this
+            decision.
         dry_run
             Decide without logging or counting anything.
 
@@ -834,6 +837,8 @@ class DecisionService:
                 repo.ensure_customers(conn, [c for c in ids if c not in rows], wall)
             hist = repo.load_history(conn, rt.catalog, ids)
             states = hist.to_states(rt.catalog, ids, rows)
+            if context or trigger is not None:
+                _apply_context(states, rt.catalog, context, trigger)
             budgets = rt.guardrails.spec.budgets
             day = int(math.floor(t / DAY))
             used = repo.budget_used(conn, [b.channel for b in budgets], day)
@@ -1301,18 +1306,7 @@ class DecisionService:
                 raise InputError(
                     f"`consent.{ch}`: unknown channel; expected one of {', '.join(cat.channel_ids)}"
                 )
-        for k, v in (attributes or {}).items():
-            spec = cat.attributes.get(k)
-            if spec is not None and spec.type == "numeric" and v is not None:
-                try:
-                    float(v)
-                except (TypeError, ValueError):
-                    raise InputError(f"`attributes.{k}`: expected a number, got {v!r}") from None
-            if spec is not None and spec.type == "categorical" and v is not None:
-                if spec.values and str(v) not in spec.values:
-                    raise InputError(
-                        f"`attributes.{k}`: expected one of {', '.join(spec.values)}, got {v!r}"
-                    )
+        _declared_attributes(cat, attributes or {}, "attributes")
         if timezone is not None:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -1923,6 +1917,68 @@ def check_settings(settings: Settings) -> None:
         raise ConfigError(
             f"`NBA_ADMIN_KEY`: expected at least 24 random characters with NBA_ENV={settings.env}"
         )
+
+
+def _apply_context(
+    states: CustomerStates, catalog: Catalog, context: dict[str, Any] | None, trigger: str | None
+) -> None:
+    """What the calling application says about the moment, for this decision: context
+    values (and the trigger, as ``trigger``) of attributes the catalog declares replace
+    the customers' stored ones, for the policy's features and the guardrails' rules
+    alike. Other context keys are only logged.
+
+    Raises
+    ------
+    InputError
+        Naming ``context.<attribute>`` (or ``trigger``) when a value does not fit.
+    """
+    given = _declared_attributes(catalog, dict(context or {}), "context")
+    if trigger is not None:
+        given |= _declared_attributes(catalog, {"trigger": trigger}, "")
+    n = len(states)
+    for k, v in given.items():
+        states.attributes[k] = np.full(n, v, dtype=float if isinstance(v, float) else object)
+
+
+def _declared_attributes(catalog: Catalog, values: dict[str, Any], where: str) -> dict[str, Any]:
+    """The values of ``values`` that are attributes the catalog declares, checked
+    (a number for a numeric one, one of its values for a categorical one);
+    ``where`` prefixes the field names errors give (none when empty).
+
+    Raises
+    ------
+    InputError
+        Naming ``<where>.<attribute>`` and what was expected.
+
+    Examples
+    --------
+    >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
+    ...                          "messages": [{"id": "hi", "stages": ["awareness"]}],
+    ...                          "attributes": {"device": {"type": "categorical",
+    ...                                                    "values": ["mobile", "desktop"]}}})
+    >>> _declared_attributes(cat, {"device": "mobile", "page": "/cart"}, "context")
+    {'device': 'mobile'}
+    >>> _declared_attributes(cat, {"device": "toaster"}, "context")
+    Traceback (most recent call last):
+    ...
+    nba.api.errors.InputError: `context.device`: expected one of mobile, desktop, got 'toaster'
+    """
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        spec = catalog.attributes.get(k)
+        if spec is None or v is None:
+            continue
+        name = f"{where}.{k}" if where else k
+        if spec.type == "numeric":
+            try:
+                out[k] = float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"`{name}`: expected a number, got {v!r}") from None
+        else:
+            if spec.values and str(v) not in spec.values:
+                raise InputError(f"`{name}`: expected one of {', '.join(spec.values)}, got {v!r}")
+            out[k] = str(v)
+    return out
 
 
 def _lift(per_customer: np.ndarray, holdout: np.ndarray) -> dict[str, Any]:

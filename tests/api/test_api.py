@@ -324,6 +324,44 @@ def test_an_event_naming_an_unlogged_decision_waits_for_it(tmp_path: Path) -> No
         assert c.get(f"/v1/decisions/{other['decision_id']}", headers=h).json()["events"] == []
 
 
+def test_context_and_trigger_inform_the_decision(client: TestClient) -> None:
+    """Context values of declared attributes (and the trigger, when the catalog declares
+    a `trigger` attribute) stand for this decision: rules and features see them."""
+
+    def suppressed_by(rule: str, **ask: Any) -> set[str]:
+        body = {"customer_id": "ctx", "now": NOW, "dry_run": True} | ask
+        r = client.post("/v1/decisions", json=body)
+        assert r.status_code == 200, r.text
+        return {
+            f"{s['message_id']}@{s['channel']}" for s in r.json()["suppressed"] if s["rule"] == rule
+        }
+
+    assert suppressed_by("in_app_needs_app")  # nothing known: no app
+    assert not suppressed_by("in_app_needs_app", context={"has_app": "yes", "page": "/cart"})
+    r = client.post("/v1/decisions", json={"customer_id": "ctx", "context": {"device": "toaster"}})
+    assert r.status_code == 422 and "context.device" in r.json()["detail"]
+
+    catalog = client.get("/v1/catalog").json()["document"]
+    catalog["attributes"]["trigger"] = {
+        "type": "categorical",
+        "values": ["cart_abandoned", "browse"],
+    }
+    assert client.put("/v1/catalog", json=catalog).status_code == 200
+    guard = client.get("/v1/guardrails").json()["document"]
+    guard["eligibility"].append(
+        {
+            "name": "social_proof_on_abandon",
+            "messages": ["social_proof"],
+            "when": [{"field": "trigger", "op": "==", "value": "cart_abandoned"}],
+        }
+    )
+    assert client.put("/v1/guardrails", json=guard).status_code == 200
+    assert "social_proof@web" in suppressed_by("social_proof_on_abandon", trigger="browse")
+    assert not suppressed_by("social_proof_on_abandon", trigger="cart_abandoned")
+    r = client.post("/v1/decisions", json={"customer_id": "ctx", "trigger": "teleport"})
+    assert r.status_code == 422 and "trigger" in r.json()["detail"]
+
+
 def test_dry_run_is_not_logged_or_counted(client: TestClient) -> None:
     client.put(
         "/v1/guardrails", json={"frequency_caps": [{"name": "one", "max": 1, "window_days": 1}]}
