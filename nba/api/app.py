@@ -87,8 +87,20 @@ def _metrics(app: FastAPI, service: DecisionService, groups: DecisionGroups) -> 
 
 
 def _describe(exc: RequestValidationError) -> str:
+    """One message for a request that failed validation, naming each field at fault
+    (malformed JSON: where in the body, by line and column)."""
     parts = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            # FastAPI puts the decoder's message in ctx, its offset last in loc, the text in body
+            reason = (err.get("ctx") or {}).get("error") or "JSON decode error"
+            pos, doc = (err.get("loc") or ("body",))[-1], exc.body
+            if isinstance(pos, int) and isinstance(doc, str):
+                line = doc.count("\n", 0, pos) + 1
+                column = pos - doc.rfind("\n", 0, pos)
+                reason += f" at line {line}, column {column}"
+            parts.append(f"request body: invalid JSON ({reason})")
+            continue
         loc = [str(x) for x in err.get("loc", ()) if x != "body"]
         where = ".".join(loc) or "body"
         parts.append(f"`{where}`: {err.get('msg', 'invalid')}")

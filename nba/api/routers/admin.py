@@ -7,13 +7,24 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from ..deps import get_service, require
-from ..schemas import KeyOut, KeyRequest, LearnRequest, PromoteRequest
+from ..schemas import (
+    KeyOut,
+    KeyRequest,
+    LearnOut,
+    LearnRequest,
+    PolicyInfo,
+    PromoteRequest,
+    error_responses,
+)
 from ..services import DecisionService, Principal
 
 router = APIRouter(tags=["admin"])
+_ADMIN = ("admin",)
 
 
-@router.post("/v1/keys", response_model=KeyOut, status_code=201)
+@router.post(
+    "/v1/keys", response_model=KeyOut, status_code=201, responses=error_responses(422, roles=_ADMIN)
+)
 def create_key(
     body: KeyRequest,
     who: Principal = Depends(require("admin")),  # noqa: B008
@@ -23,7 +34,13 @@ def create_key(
     return service.create_key(body.role, who.key_id)
 
 
-@router.delete("/v1/keys/{key_id}", status_code=204, responses={404: {}})
+@router.delete(
+    "/v1/keys/{key_id}",
+    status_code=204,
+    responses=error_responses(
+        404, 422, roles=_ADMIN, descriptions={404: "No live key with this id (unknown or revoked)."}
+    ),
+)
 def delete_key(
     key_id: str,
     who: Principal = Depends(require("admin")),  # noqa: B008
@@ -34,7 +51,15 @@ def delete_key(
     return Response(status_code=204)
 
 
-@router.post("/v1/model/promote")
+@router.post(
+    "/v1/model/promote",
+    response_model=PolicyInfo,
+    responses=error_responses(
+        422,
+        roles=_ADMIN,
+        descriptions={422: "The model cannot be loaded (the current policy keeps serving)."},
+    ),
+)
 def promote(
     body: PromoteRequest,
     who: Principal = Depends(require("admin")),  # noqa: B008
@@ -44,7 +69,9 @@ def promote(
     return service.promote(body.model_uri, who.key_id)
 
 
-@router.post("/v1/admin/learn")
+@router.post(
+    "/v1/admin/learn", response_model=LearnOut, responses=error_responses(422, roles=_ADMIN)
+)
 def learn(
     body: LearnRequest | None = None,
     _: Principal = Depends(require("admin")),  # noqa: B008

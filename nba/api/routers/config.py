@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query
 
 from ..deps import get_service, require
-from ..schemas import ConfigOut, DryRunRequest
+from ..schemas import CONFIG_BODIES, AuditOut, ConfigOut, DryRunOut, DryRunRequest, error_responses
 from ..services import CONFIG_KINDS, DecisionService, Principal
 
 router = APIRouter(tags=["configuration"])
+_MARKETER = ("marketer",)
 
 _PUT_DOC = (
     "Validated against the other documents (bad → 422 naming the field, nothing stored), "
@@ -20,7 +21,12 @@ _PUT_DOC = (
 
 
 def _routes(kind: str) -> None:
-    @router.get(f"/v1/{kind}", response_model=ConfigOut, name=f"get_{kind}")
+    @router.get(
+        f"/v1/{kind}",
+        response_model=ConfigOut,
+        name=f"get_{kind}",
+        responses=error_responses(roles=_MARKETER),
+    )
     def get_config(
         _: Principal = Depends(require("marketer")),  # noqa: B008
         service: DecisionService = Depends(get_service),  # noqa: B008
@@ -29,16 +35,23 @@ def _routes(kind: str) -> None:
         return {"kind": kind, "version": version, "document": doc}
 
     get_config.__doc__ = f"The current {kind} document and its version."
+    title, (description, example) = f"{kind.capitalize()}Document", CONFIG_BODIES[kind]
 
     @router.put(
         f"/v1/{kind}",
         response_model=ConfigOut,
         name=f"put_{kind}",
-        responses={422: {"description": "Invalid document; the message names the field."}},
+        responses=error_responses(
+            422,
+            roles=_MARKETER,
+            descriptions={422: "Invalid document; the message names the field. Nothing is stored."},
+        ),
         description=f"Replace the {kind}. {_PUT_DOC}",
     )
     def put_config(
-        document: dict[str, Any] = Body(...),  # noqa: B008
+        document: dict[str, Any] = Body(  # noqa: B008
+            title=title, description=description, examples=[example]
+        ),
         who: Principal = Depends(require("marketer")),  # noqa: B008
         service: DecisionService = Depends(get_service),  # noqa: B008
     ) -> Any:
@@ -50,7 +63,7 @@ for _kind in CONFIG_KINDS:
     _routes(_kind)
 
 
-@router.get("/v1/audit")
+@router.get("/v1/audit", response_model=AuditOut, responses=error_responses(422, roles=_MARKETER))
 def audit(
     target: str | None = Query(None, description="catalog, guardrails, goal, key or model"),
     limit: int = Query(100, ge=1, le=1000),
@@ -61,7 +74,16 @@ def audit(
     return {"entries": service.audit(target, limit)}
 
 
-@router.post("/v1/guardrails/dry-run")
+@router.post(
+    "/v1/guardrails/dry-run",
+    response_model=DryRunOut,
+    response_model_exclude_unset=True,  # no customer yet: `current` and `proposed` are {}
+    responses=error_responses(
+        422,
+        roles=_MARKETER,
+        descriptions={422: "Invalid proposed guardrails (the message names the rule and field)."},
+    ),
+)
 def guardrails_dry_run(
     body: DryRunRequest,
     _: Principal = Depends(require("marketer")),  # noqa: B008

@@ -8,13 +8,22 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from ..deps import get_service, require
-from ..schemas import CustomerPut
+from ..schemas import CustomerOut, CustomerPut, error_responses
 from ..services import DecisionService, Principal
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.get("/{customer_id}", responses={404: {"description": "Unknown customer."}})
+@router.get(
+    "/{customer_id}",
+    response_model=CustomerOut,
+    responses=error_responses(
+        404,
+        422,
+        roles=("app", "marketer"),
+        descriptions={404: "The service never heard of this customer (no decision, event or PUT)."},
+    ),
+)
 def get_customer(
     customer_id: str,
     now: datetime | None = Query(None, description="Compute signals at this time."),  # noqa: B008
@@ -25,7 +34,18 @@ def get_customer(
     return service.get_customer(customer_id, now)
 
 
-@router.put("/{customer_id}", responses={422: {"description": "Names the field at fault."}})
+@router.put(
+    "/{customer_id}",
+    response_model=CustomerOut,
+    responses=error_responses(
+        422,
+        roles=("app",),
+        descriptions={
+            422: "Unknown channel, attribute value or time zone (the message names the field); "
+            "nothing is stored."
+        },
+    ),
+)
 def put_customer(
     customer_id: str,
     body: CustomerPut,

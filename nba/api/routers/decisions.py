@@ -16,19 +16,14 @@ from ..schemas import (
     DecisionDetail,
     DecisionOut,
     DecisionRequest,
+    error_responses,
 )
 from ..services import DecisionService, Principal
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or unknown API key."},
-    403: {"description": "The key's role may not ask for decisions."},
-    422: {"description": "Invalid request; the message names the field."},
-}
 
-
-@router.post("", response_model=DecisionOut, responses=_ERRORS)
+@router.post("", response_model=DecisionOut, responses=error_responses(422, roles=("app",)))
 async def decide(
     body: DecisionRequest,
     _: Principal = Depends(require("app")),  # noqa: B008
@@ -59,7 +54,9 @@ async def decide(
 @router.post(
     "/batch",
     response_model=BatchDecisionOut,
-    responses=_ERRORS | {413: {"description": "More than 10,000 customer ids."}},
+    responses=error_responses(
+        413, 422, roles=("app",), descriptions={413: "More than 10,000 customer ids."}
+    ),
 )
 def decide_batch(
     body: BatchDecisionRequest,
@@ -79,7 +76,13 @@ def decide_batch(
     return Response(body_, media_type="application/json")
 
 
-@router.get("/{decision_id}", response_model=DecisionDetail, responses=_ERRORS | {404: {}})
+@router.get(
+    "/{decision_id}",
+    response_model=DecisionDetail,
+    responses=error_responses(
+        404, 422, roles=("app", "marketer"), descriptions={404: "No decision with this id."}
+    ),
+)
 def get_decision(
     decision_id: str,
     _: Principal = Depends(require("app", "marketer")),  # noqa: B008

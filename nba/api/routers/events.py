@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from nba.events import Event
 
 from ..deps import get_service, require
-from ..schemas import EventsRequest, EventsResult
+from ..schemas import EventsRequest, EventsResult, error_responses
 from ..services import DecisionService, Principal
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -18,14 +18,14 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 @router.post(
     "",
     response_model=EventsResult,
-    responses={
-        401: {"description": "No or unknown API key."},
-        403: {"description": "The key's role may not report events."},
-        422: {
-            "description": "All-or-nothing: one invalid event rejects the batch (the message "
-            "names `events[i].field`) and nothing is stored."
+    responses=error_responses(
+        422,
+        roles=("app",),
+        descriptions={
+            422: "All-or-nothing: one invalid event rejects the batch (the message names "
+            "`events[i].field`) and nothing is stored."
         },
-    },
+    ),
 )
 def post_events(
     body: EventsRequest,

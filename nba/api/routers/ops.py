@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ..deps import get_service, require
-from ..schemas import Health
+from ..schemas import Health, MetricsOut, error_responses
 from ..services import DecisionService, Principal
 
 router = APIRouter(tags=["operations"])
@@ -20,7 +20,22 @@ def healthz(service: DecisionService = Depends(get_service)) -> Any:  # noqa: B0
     return service.health()
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {
+                "text/plain": {
+                    "schema": {"type": "string"},
+                    "example": "# TYPE nba_decisions_total counter\n"
+                    'nba_decisions_total{outcome="contact"} 1234.0\n',
+                }
+            },
+        }
+    },
+)
 def prometheus(request: Request) -> Response:
     """Prometheus metrics (text exposition format)."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,7 +43,9 @@ def prometheus(request: Request) -> Response:
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/metrics")
+@router.get(
+    "/v1/metrics", response_model=MetricsOut, responses=error_responses(422, roles=("marketer",))
+)
 def metrics(
     days: int = Query(30, ge=1, le=366),
     now: datetime | None = Query(None),  # noqa: B008
