@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nba.exceptions import ConfigError
 
 __all__ = ["Settings", "get_settings", "EXAMPLE_DIR"]
 
@@ -37,9 +39,40 @@ class Settings(BaseSettings):
     guardrails: Path = EXAMPLE_DIR / "guardrails.yaml"
     goal: Path = EXAMPLE_DIR / "goal.yaml"
     rules: Path = EXAMPLE_DIR / "rules.yaml"
+    learn_interval: float = Field(
+        default=30.0,
+        ge=0.0, description="Seconds between background learning steps; 0: none."
+    )
+    champion_lookup: bool = Field(
+        default=True, description="Serve `models:/nba@champion` when `NBA_MODEL_URI` is unset."
+    )
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings (cached)."""
-    return Settings()
+    """The process's settings (cached).
+
+    Raises
+    ------
+    ConfigError
+        Naming the ``NBA_`` variable whose value does not fit, and what was expected.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["NBA_LEARN_INTERVAL"] = "soon"
+    >>> get_settings.cache_clear()
+    >>> get_settings()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nba.exceptions.ConfigError: `NBA_LEARN_INTERVAL`: Input should be a valid number... (got 'soon')
+    >>> del os.environ["NBA_LEARN_INTERVAL"]; get_settings.cache_clear()
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"`NBA_{'_'.join(str(x) for x in e['loc']).upper()}`: {e['msg']} (got {e['input']!r})"
+            for e in exc.errors()
+        ]
+        raise ConfigError("; ".join(problems)) from None

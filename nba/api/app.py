@@ -4,16 +4,15 @@
 routers only translate HTTP to service calls, and one exception handler maps
 nba's errors to HTTP statuses (:func:`nba.api.errors.status_of`).
 
-Extra environment variables read here (not in :class:`nba.settings.Settings`):
-``NBA_LEARN_INTERVAL`` (seconds between background learning steps, default
-30; 0 disables the worker) and ``NBA_CHAMPION_LOOKUP`` (``0`` to skip looking
-for ``models:/nba@champion``).
+Settings (:class:`nba.settings.Settings`) include ``NBA_LEARN_INTERVAL``
+(seconds between background learning steps, default 30; 0 disables the
+worker) and ``NBA_CHAMPION_LOOKUP`` (``false`` to skip looking for
+``models:/nba@champion``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,18 +32,6 @@ from .services import DecisionService
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        from nba.exceptions import ConfigError
-
-        raise ConfigError(f"`{name}`: expected a number of seconds, got {raw!r}") from None
 
 
 def _metrics(app: FastAPI, service: DecisionService, groups: DecisionGroups) -> None:
@@ -121,13 +108,13 @@ def create_app(
     settings
         Default: :func:`nba.settings.get_settings`.
     learn_interval
-        Seconds between background learning steps (default ``NBA_LEARN_INTERVAL``
-        or 30; 0 disables the worker).
+        Seconds between background learning steps (default: the settings',
+        ``NBA_LEARN_INTERVAL``, 30; 0 disables the worker).
     random_state
         Seed for sampling (tests).
     champion_lookup
         Look for ``models:/nba@champion`` when ``NBA_MODEL_URI`` is unset
-        (default: ``NBA_CHAMPION_LOOKUP``, on).
+        (default: the settings' ``NBA_CHAMPION_LOOKUP``, on).
 
     Raises
     ------
@@ -143,14 +130,8 @@ def create_app(
     True
     """
     settings = settings or get_settings()
-    interval = (
-        learn_interval if learn_interval is not None else _env_float("NBA_LEARN_INTERVAL", 30.0)
-    )
-    lookup = (
-        champion_lookup
-        if champion_lookup is not None
-        else os.environ.get("NBA_CHAMPION_LOOKUP", "1") not in ("0", "false", "no")
-    )
+    interval = learn_interval if learn_interval is not None else settings.learn_interval
+    lookup = champion_lookup if champion_lookup is not None else settings.champion_lookup
     service = DecisionService(
         settings, random_state=random_state, learn_interval=interval, champion_lookup=lookup
     )

@@ -416,6 +416,7 @@ class DecisionDetail(DecisionOut):
                     "reward": 0.049,
                     "window_end": "2026-03-09T10:00:00+00:00",
                     "window_closed": False,
+                    "reward_final": False,
                     "learned": False,
                 }
             ]
@@ -424,9 +425,16 @@ class DecisionDetail(DecisionOut):
     trigger: str | None = None
     context: dict[str, Any] | None = None
     events: list[DecisionEventOut]
-    reward: float = Field(description="Final once the window closed, else the reward so far.")
+    reward: float = Field(
+        description="The reward so far: the goal's weights of the joined on-time events, "
+        "minus the send cost."
+    )
     window_end: str
-    window_closed: bool
+    window_closed: bool = Field(description="Whether the attribution window has ended.")
+    reward_final: bool = Field(
+        description="Whether the reward is final: the learning loop closes a decision "
+        "shortly after its window ends (events that come later are flagged late)."
+    )
     learned: bool
 
 
@@ -517,9 +525,11 @@ class CustomerDecisionOut(BaseModel):
     propensity: float
     policy: PolicyOut
     reward: float | None = Field(
-        default=None, description="None until the attribution window closes."
+        default=None,
+        description="None until the learning loop closes the decision, shortly after its "
+        "attribution window ends.",
     )
-    window_closed: bool
+    window_closed: bool = Field(description="Whether the attribution window has ended.")
 
 
 class CustomerOut(BaseModel):

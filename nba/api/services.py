@@ -342,8 +342,10 @@ class DecisionService:
         s = self.settings
         with self.store.write() as conn:
             self.store.serialize(conn, STARTUP_LOCK)  # several processes may start at once
-            missing = [k for k in CONFIG_KINDS if repo.latest_config(conn, k) is None]
+            stored = {k: repo.latest_config(conn, k) for k in CONFIG_KINDS}
+            missing = [k for k, row in stored.items() if row is None]
             if not missing:
+                self._warn_of_config_files(stored)
                 return
             docs = {
                 "catalog": load_document(s.catalog),
@@ -357,6 +359,29 @@ class DecisionService:
             for kind in missing:
                 repo.put_config(conn, kind, docs[kind], "startup", now)
                 repo.add_audit(conn, "startup", "create", kind, None, docs[kind], now)
+
+    def _warn_of_config_files(self, stored: dict[str, Any]) -> None:
+        """Say so when a configured file (``NBA_CATALOG``, ...) is not what the database
+        holds: the files only seed an empty database; later the database (changed
+        through the API, versioned and audited) is the configuration."""
+        for kind in ("catalog", "guardrails", "goal"):
+            path = getattr(self.settings, kind)
+            try:
+                same = load_document(path) == stored[kind].document
+            except NBAError as exc:
+                log.warning("`NBA_%s` (%s) cannot be read: %s", kind.upper(), path, exc)
+                continue
+            if not same:
+                log.warning(
+                    "`NBA_%s` (%s) differs from the %s in the database (version %s), which "
+                    "is the one used: configuration files only seed an empty database; "
+                    "change it with PUT /v1/%s",
+                    kind.upper(),
+                    path,
+                    kind,
+                    stored[kind].version,
+                    kind,
+                )
 
     def _load_runtime(self, conn: Connection) -> Runtime:
         docs, versions = {}, {}
@@ -1020,14 +1045,19 @@ class DecisionService:
         if hook is not None:
             hook(batch, dry_run)
 
-    def get_decision(self, decision_id: str) -> dict[str, Any]:
+    def get_decision(self, decision_id: str, now: datetime | None = None) -> dict[str, Any]:
         """A logged decision with its joined events, reward so far and window state.
+
+        The window has closed once ``now`` (default: the clock) is past its end;
+        the reward is final (``reward_final``) once the learning loop's reward
+        join has closed the decision, which it does after the window's end.
 
         Raises
         ------
         NotFoundError
             If no such decision was logged.
         """
+        t = time.time() if now is None else _epoch(now)
         with self.store.read() as conn:
             rt = self._current(conn)
             row = conn.execute(
@@ -1075,7 +1105,8 @@ class DecisionService:
             "events": joined,
             "reward": row.reward if row.closed else so_far,
             "window_end": _iso(row.window_end),
-            "window_closed": bool(row.closed),
+            "window_closed": bool(row.closed) or t >= row.window_end,
+            "reward_final": bool(row.closed),
             "learned": bool(row.learned),
         }
 
@@ -1272,7 +1303,7 @@ class DecisionService:
                     "propensity": d.propensity,
                     "policy": {"name": d.policy_name, "version": d.policy_version},
                     "reward": d.reward,
-                    "window_closed": bool(d.closed),
+                    "window_closed": bool(d.closed) or t >= d.window_end,
                 }
                 for d in recent_d
             ],

@@ -267,23 +267,24 @@ def load_policy(model_uri: str) -> Policy:
     return wrapped.policy
 
 
-def champion_registered(name: str = REGISTERED_MODEL) -> bool:
-    """Whether the tracking store has a version of ``name`` with the ``champion`` alias.
+def champion_registered(name: str = REGISTERED_MODEL, registry_uri: str | None = None) -> bool:
+    """Whether the model registry (default: MLflow's current one, where
+    ``models:/nba@champion`` is looked up) has a version of ``name`` with the
+    ``champion`` alias.
 
     Tells "no champion" (serve the rule baseline, nothing is wrong) from "a
     champion that cannot be loaded" (serve the rule baseline, degraded).
 
     Examples
     --------
-    >>> import mlflow, tempfile
-    >>> mlflow.set_tracking_uri(f"sqlite:///{tempfile.mkdtemp()}/mlflow.db")
-    >>> champion_registered()
+    >>> import tempfile
+    >>> champion_registered(registry_uri=f"sqlite:///{tempfile.mkdtemp()}/mlflow.db")
     False
     """
     from mlflow import MlflowClient
 
     try:
-        MlflowClient().get_model_version_by_alias(name, CHAMPION)
+        MlflowClient(registry_uri=registry_uri).get_model_version_by_alias(name, CHAMPION)
     except Exception:  # noqa: BLE001 - no such model or alias (the store says so its way)
         return False
     return True

@@ -4,6 +4,7 @@ input, configuration changes, events, customers, health."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 import time
@@ -481,6 +482,24 @@ def test_metrics_compare_served_customers_with_the_holdout(client: TestClient) -
         day["day"] == "2026-03-02" and sum(day["contacts_by_channel"].values()) == day["contacts"]
     )
     assert sum(served["contacts"].values()) == day["contacts"] > 0
+
+
+def test_a_configuration_file_the_database_overrides_is_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The files only seed an empty database: a changed one is not silently ignored."""
+    from nba.api.services import DecisionService
+
+    url = f"sqlite:///{tmp_path / 'nba.db'}"
+    DecisionService(Settings(database_url=url), champion_lookup=False, learn_interval=0).stop()
+    goal = tmp_path / "goal.yaml"
+    goal.write_text("weights: {purchase: 2.0}\n")
+    with caplog.at_level(logging.WARNING, logger="nba.api.services"):
+        DecisionService(
+            Settings(database_url=url, goal=goal), champion_lookup=False, learn_interval=0
+        ).stop()
+    assert "`NBA_GOAL`" in caplog.text and "PUT /v1/goal" in caplog.text
+    assert "NBA_CATALOG" not in caplog.text and "NBA_GUARDRAILS" not in caplog.text
 
 
 # -- health and model -------------------------------------------------------------------------

@@ -96,8 +96,11 @@ def test_decide_events_join_learn_restart(
         again = c.post("/v1/events", json={"events": events[:2]})
         assert again.json() == {"accepted": 0, "duplicates": 2, "late": 0, "unknown_decision": 0}
 
-        open_ = c.get(f"/v1/decisions/{d0['decision_id']}").json()
-        assert open_["window_closed"] is False
+        open_ = c.get(f"/v1/decisions/{d0['decision_id']}", params={"now": T_EVENT}).json()
+        assert open_["window_closed"] is False and open_["reward_final"] is False
+        # once the window has ended it has closed, but the reward is final only once joined
+        ended = c.get(f"/v1/decisions/{d0['decision_id']}", params={"now": T_CLOSE}).json()
+        assert ended["window_closed"] is True and ended["reward_final"] is False
         assert {e["event_id"] for e in open_["events"]} == {"e1", "e2", "e3"}
 
         step = c.post("/v1/admin/learn", json={"now": T_CLOSE}).json()
@@ -106,7 +109,7 @@ def test_decide_events_join_learn_restart(
         assert step["policy"] == {"name": "linucb", "version": "13"}
 
         closed = c.get(f"/v1/decisions/{d0['decision_id']}").json()
-        assert closed["window_closed"] is True
+        assert closed["window_closed"] is True and closed["reward_final"] is True
         assert closed["learned"] is True
         cost = {"web": 0.0, "in_app": 0.0, "email": 0.001}[d0["action"]["channel"]]
         # purchase: 1 + 2% of 50; click: 0.05; the late purchase does not count

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -85,9 +86,12 @@ def decide_batch(
 )
 def get_decision(
     decision_id: str,
+    now: datetime | None = Query(  # noqa: B008
+        None, description="The clock to tell whether the window has closed (tests, replays)."
+    ),
     _: Principal = Depends(require("app", "marketer")),  # noqa: B008
     service: DecisionService = Depends(get_service),  # noqa: B008
 ) -> Any:
     """A logged decision, its joined events, its reward so far and whether its
     attribution window has closed."""
-    return service.get_decision(decision_id)
+    return service.get_decision(decision_id, now)
