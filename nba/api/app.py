@@ -162,7 +162,7 @@ def create_app(
     @app.exception_handler(NBAError)
     async def nba_error(_request: Request, exc: NBAError) -> JSONResponse:
         status = status_of(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        headers = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}.get(status)
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

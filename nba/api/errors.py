@@ -11,6 +11,7 @@ __all__ = [
     "AuthError",
     "ForbiddenError",
     "TooLargeError",
+    "BusyError",
     "status_of",
 ]
 
@@ -39,6 +40,11 @@ class TooLargeError(ServiceError):
     """A request asks for more than the service accepts in one call."""
 
 
+class BusyError(ServiceError):
+    """The service could not do it now, nothing was stored, and the same request may
+    be retried (HTTP 503 with ``Retry-After``)."""
+
+
 _STATUS: tuple[tuple[type[NBAError], int], ...] = (
     (AuthError, 401),
     (ForbiddenError, 403),
@@ -47,6 +53,7 @@ _STATUS: tuple[tuple[type[NBAError], int], ...] = (
     (InputError, 422),
     (ConfigError, 422),
     (PolicyError, 422),
+    (BusyError, 503),
 )
 
 
@@ -55,8 +62,8 @@ def status_of(exc: NBAError) -> int:
 
     Examples
     --------
-    >>> status_of(NotFoundError("x")), status_of(NBAError("x"))
-    (404, 400)
+    >>> status_of(NotFoundError("x")), status_of(BusyError("x")), status_of(NBAError("x"))
+    (404, 503, 400)
     """
     for klass, status in _STATUS:
         if isinstance(exc, klass):

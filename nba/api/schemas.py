@@ -147,6 +147,8 @@ _ERROR_DESCRIPTIONS: dict[int, str] = {
     422: "Invalid request: `detail` names the field at fault and what was expected; `errors` "
     "lists each problem when the request failed validation (malformed JSON included). "
     "Nothing is stored.",
+    503: "Concurrent decisions kept taking the same channel's daily budget: nothing was "
+    "stored, and the same request may be retried after `Retry-After` seconds.",
 }
 _ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     401: {"detail": "missing API key: send `Authorization: Bearer <key>`"},
@@ -208,6 +210,8 @@ def error_responses(
             entry["headers"] = {
                 "WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}
             }
+        if status == 503:
+            entry["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
         out[status] = entry
     return out
 

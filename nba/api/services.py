@@ -55,7 +55,14 @@ from nba.store.schema import (
     policy_snapshots,
 )
 
-from .errors import AuthError, ForbiddenError, InputError, NotFoundError, TooLargeError
+from .errors import (
+    AuthError,
+    BusyError,
+    ForbiddenError,
+    InputError,
+    NotFoundError,
+    TooLargeError,
+)
 
 __all__ = [
     "DecisionService",
@@ -796,7 +803,10 @@ class DecisionService:
                 return self._decide_once(ids, when, t, trigger, context, dry_run)
             except _BudgetRace:
                 continue
-        raise NBAError("could not allocate the daily budget after 10 attempts; try again")
+        raise BusyError(
+            "concurrent decisions kept taking the same daily budget (10 attempts); nothing "
+            "was stored: try again"
+        )
 
     def decide_now(
         self,

@@ -24,7 +24,7 @@ from ..services import DecisionService, Principal
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
 
-@router.post("", response_model=DecisionOut, responses=error_responses(422, roles=("app",)))
+@router.post("", response_model=DecisionOut, responses=error_responses(422, 503, roles=("app",)))
 async def decide(
     body: DecisionRequest,
     _: Principal = Depends(require("app")),  # noqa: B008
@@ -56,7 +56,7 @@ async def decide(
     "/batch",
     response_model=BatchDecisionOut,
     responses=error_responses(
-        413, 422, roles=("app",), descriptions={413: "More than 10,000 customer ids."}
+        413, 422, 503, roles=("app",), descriptions={413: "More than 10,000 customer ids."}
     ),
 )
 def decide_batch(
