@@ -13,11 +13,12 @@ Each group is one transaction committed before any of its responses is
 sent, so caps and budgets count exactly as for one-at-a-time decisions and
 nothing acknowledged is lost. Requests only share a group when they ask the
 same way (time, trigger, context, dry run); a customer asked for twice goes
-into a later group, decided after the first committed. A group that cannot
-run at once (the write lock is taken, see
-:meth:`~nba.api.services.DecisionService.decide_now`) or fails is handed
-back: each of its requests then goes through the worker thread on its own,
-and gets its own result or its own error.
+into a later group. A group that cannot be decided on the loop without
+waiting (PostgreSQL, whose statements wait on the network; SQLite's write
+lock taken: see :meth:`~nba.api.services.DecisionService.decide_now`) is
+decided in a worker thread, still as one transaction. A group that fails is
+handed back: each of its requests then goes through the worker thread on its
+own, and gets its own result or its own error.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from .services import DecisionService
 
@@ -75,6 +78,7 @@ class DecisionGroups:
         self.service = service
         self._pending: list[_Request] = []
         self._scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()
         #: Sizes of the most recent 1,000 groups.
         self.sizes: deque[int] = deque(maxlen=1000)
 
@@ -126,14 +130,35 @@ class DecisionGroups:
             requests = [r for r in group.requests if not r.future.cancelled()]
             if not requests:
                 continue
-            rendered: list[str] | None = None
-            try:
-                done = self.service.decide_now([r.customer_id for r in requests], **group.ask)
-                if done is not None:
-                    rendered = self.service.decisions_json(*done)
-            except Exception:  # each request retries alone and gets its own error
-                rendered = None
             self.sizes.append(len(requests))
-            for i, r in enumerate(requests):
-                if not r.future.cancelled():
-                    r.future.set_result(None if rendered is None else rendered[i])
+            ids = [r.customer_id for r in requests]
+            try:
+                done = self.service.decide_now(ids, **group.ask)
+            except Exception:  # each request retries alone and gets its own error
+                _settle(requests, None)
+                continue
+            if done is None:  # it would wait: in a worker thread, as one transaction
+                task = asyncio.get_running_loop().create_task(
+                    self._decide_in_thread(ids, group.ask, requests)
+                )
+                self._tasks.add(task)  # (the loop keeps only a weak reference)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                _settle(requests, self.service.decisions_json(*done))
+
+    async def _decide_in_thread(
+        self, ids: list[str], ask: dict[str, Any], requests: list[_Request]
+    ) -> None:
+        try:
+            rt, batch = await run_in_threadpool(self.service.decide, ids, **ask)
+            rendered: list[str] | None = self.service.decisions_json(rt, batch)
+        except Exception:  # each request retries alone and gets its own error
+            rendered = None
+        _settle(requests, rendered)
+
+
+def _settle(requests: list[_Request], rendered: list[str] | None) -> None:
+    """Each request's decision JSON, or None: the endpoint decides it alone."""
+    for i, r in enumerate(requests):
+        if not r.future.done():  # (a request whose client went away is cancelled)
+            r.future.set_result(None if rendered is None else rendered[i])

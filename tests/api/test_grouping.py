@@ -88,9 +88,28 @@ def test_groups_are_bounded(service: DecisionService) -> None:
     assert list(groups.sizes) == [MAX_GROUP, 3]
 
 
-def test_a_group_that_would_wait_is_handed_back(service: DecisionService) -> None:
+def test_a_group_that_would_wait_is_decided_in_a_worker_thread(
+    service: DecisionService, writer_elsewhere: Any
+) -> None:
     groups = DecisionGroups(service)
-    with service.store.write():  # another writer holds the lock
-        out = _together(groups, [{"customer_id": f"c{i}", "now": NOW} for i in range(3)])
-    assert out == [None, None, None]  # the endpoint then decides each in a worker thread
+
+    async def run() -> list[str | None]:
+        with writer_elsewhere(service.store) as release:  # another writer holds the lock
+            calls = [groups.decide(f"c{i}", NOW) for i in range(3)]
+            pending = asyncio.gather(*calls)
+            await asyncio.sleep(0.05)
+            assert not pending.done()  # the group waits in a thread, not on the loop
+            release.set()
+            return list(await pending)
+
+    out = asyncio.run(run())
+    assert list(groups.sizes) == [3]
+    assert [json.loads(o)["customer_id"] for o in out if o] == ["c0", "c1", "c2"]
+    assert _logged(service) == 3
+
+
+def test_a_group_that_fails_is_handed_back(service: DecisionService) -> None:
+    bad = {"customer_id": "a", "now": NOW, "context": {"device": "toaster"}}
+    out = _together(DecisionGroups(service), [bad, bad | {"customer_id": "b"}])
+    assert out == [None, None]  # the endpoint then decides each alone: each gets the 422
     assert _logged(service) == 0

@@ -66,3 +66,25 @@ def test_service_on_postgres_caps_learns_and_restarts(postgres_url: str) -> None
     again = DecisionService(settings, champion_lookup=False)
     assert again.policy_info()["version"] == "70"
     again.stop()
+
+
+def test_single_decisions_are_grouped_on_postgres(postgres_url: str) -> None:
+    """On PostgreSQL a group is decided in a worker thread, as one transaction."""
+    import asyncio
+    import json
+
+    from nba.api.grouping import DecisionGroups
+
+    svc = DecisionService(Settings(database_url=postgres_url), champion_lookup=False)
+    groups = DecisionGroups(svc)
+
+    async def together() -> list[str | None]:
+        return list(await asyncio.gather(*(groups.decide(f"g{i}", NOW) for i in range(6))))
+
+    out = asyncio.run(together())
+    assert list(groups.sizes) == [6]
+    docs = [json.loads(o) for o in out if o is not None]
+    assert [d["customer_id"] for d in docs] == [f"g{i}" for i in range(6)]
+    for d in docs:
+        assert svc.get_decision(d["decision_id"])["customer_id"] == d["customer_id"]
+    svc.stop()
