@@ -49,7 +49,7 @@ _ID = r"^[a-z][a-z0-9_\-]*$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Channel(_Strict):

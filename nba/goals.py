@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,7 +73,7 @@ _OUTCOME_EVENTS: dict[str, tuple[EventType, ...]] = {
 class EventWeight(BaseModel):
     """``per_value * event.value + constant``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     per_value: float = 0.0
     constant: float = 0.0
 
@@ -81,10 +81,10 @@ class EventWeight(BaseModel):
 class GoalSpec(BaseModel):
     """A validated goal file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     weights: dict[EventType, float | Literal["value"] | EventWeight] = Field(min_length=1)
-    channel_costs: Literal["catalog", "none"] | dict[str, float] = "catalog"
-    attribution_window_days: float = Field(default=7.0, gt=0)
+    channel_costs: Literal["catalog", "none"] | dict[str, Annotated[float, Field(ge=0)]] = "catalog"
+    attribution_window_days: float = Field(default=7.0, gt=0, le=366)
     attribution: Literal["last_touch", "tagged"] = "last_touch"
 
 

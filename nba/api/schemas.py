@@ -482,7 +482,11 @@ class EventsRequest(_Strict):
             ]
         },
     )
-    events: list[EventIn] = Field(min_length=1, max_length=100_000)
+    events: list[EventIn] = Field(
+        min_length=1,
+        description="At most 10,000 events per call (more: 413): a batch is one transaction, "
+        "and decisions wait for its commit.",
+    )
 
 
 class EventsResult(BaseModel):

@@ -37,13 +37,14 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from nba.catalog import Catalog
 from nba.config import load_document
 from nba.events import Event, EventType
-from nba.exceptions import NBAError
+from nba.exceptions import ConfigError, NBAError
 from nba.features.encoding import Encoder
 from nba.features.signals import EVENT_CODES, CustomerStates, Signals, signal_definitions
 from nba.goals import Goal, attribute_events, outcome_counts, parse_goal
 from nba.guardrails import Guardrails, parse_guardrails
 from nba.pipeline import Decider, DecisionBatch
 from nba.policies.base import Context, LoggedBatch, Policy
+from nba.policies.rules import RulePolicy
 from nba.settings import Settings
 from nba.store import repo
 from nba.store.db import LEARNER_LOCK, STARTUP_LOCK, Store, WriterBusy
@@ -68,6 +69,7 @@ __all__ = [
     "DecisionService",
     "Runtime",
     "MAX_BATCH",
+    "MAX_EVENTS",
     "CONFIG_KINDS",
     "Principal",
     "check_settings",
@@ -76,6 +78,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000
+#: Events per ingestion call: one transaction, which decisions wait for (~0.4 s at most).
+MAX_EVENTS = 10_000
 _FEW = 4  # decisions_json renders up to this many decisions row by row
 CONFIG_KINDS = ("catalog", "guardrails", "goal")
 DAY = 86_400.0
@@ -218,6 +222,39 @@ def _epoch(ts: datetime) -> float:
     return ts.timestamp()
 
 
+#: The largest event value (a purchase amount) the service accepts: sums of values stay
+#: finite, and so do rewards and the signals that add them up (in float32).
+MAX_VALUE = 1e9
+#: The times the service accepts (a decision's ``now``, an event's timestamp): from the
+#: Unix epoch to 2200 (later ones would not survive an attribution window's end).
+EARLIEST, LATEST = 0.0, 7_258_118_400.0
+
+
+def _clock(now: datetime | None, field: str = "now") -> float:
+    """``now`` in epoch seconds (default: the wall clock), checked.
+
+    Raises
+    ------
+    InputError
+        Naming ``field`` when the time is before 1970 or from 2200 on.
+
+    Examples
+    --------
+    >>> _clock(datetime(2026, 3, 2, tzinfo=UTC))
+    1772409600.0
+    >>> _clock(datetime(9999, 12, 31), "events[0].timestamp")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nba.api.errors.InputError: `events[0].timestamp`: expected a time from 1970 to 2199, got 9...
+    """
+    if now is None:
+        return time.time()
+    t = _epoch(now)
+    if not EARLIEST <= t < LATEST:
+        raise InputError(f"`{field}`: expected a time from 1970 to 2199, got {now.isoformat()}")
+    return t
+
+
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
 
@@ -314,6 +351,7 @@ class DecisionService:
         self._model_seen = 0
         self._serving = self._load_policy(champion_lookup)
         self._fallback = self._rules_policy()
+        self._fallback.check(self._runtime.catalog.actions)  # every decision may fall back
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self.learn_interval = learn_interval
@@ -507,7 +545,13 @@ class DecisionService:
             rt = self._current(conn)
             docs = dict(rt.documents)
             docs[kind] = document
-            self._compile(docs, rt.versions, rt.head)  # raises before anything is stored
+            new = self._compile(docs, rt.versions, rt.head)  # raises before anything is stored
+            try:  # the rule baseline every decision may fall back to must still work
+                self._rules_policy().check(new.catalog.actions)
+            except ConfigError as exc:
+                raise InputError(
+                    f"this {kind} would break the rule baseline (`NBA_RULES`): {exc}"
+                ) from None
             now = time.time()
             version = repo.put_config(conn, kind, document, who, now)
             repo.add_audit(conn, who, "update", kind, rt.documents[kind], document, now)
@@ -531,9 +575,7 @@ class DecisionService:
         ]
 
     # -- policy ----------------------------------------------------------------------
-    def _rules_policy(self) -> Policy:
-        from nba.policies.rules import RulePolicy
-
+    def _rules_policy(self) -> RulePolicy:
         return RulePolicy(rules=str(self.settings.rules))
 
     def _open_model(self, uri: str) -> Policy:
@@ -796,7 +838,7 @@ class DecisionService:
             On an empty, duplicated or too long id list.
         """
         ids = _checked_ids(customer_ids)
-        t = time.time() if now is None else _epoch(now)
+        t = _clock(now)
         when = datetime.fromtimestamp(t, UTC)
         for _attempt in range(10):
             try:
@@ -835,7 +877,7 @@ class DecisionService:
             ids = _checked_ids(customer_ids)
         except NBAError:
             return None
-        t = time.time() if now is None else _epoch(now)
+        t = _clock(now)
         when = datetime.fromtimestamp(t, UTC)
         try:
             return self._decide_once(ids, when, t, trigger, context, dry_run, wait=False)
@@ -1067,7 +1109,7 @@ class DecisionService:
         NotFoundError
             If no such decision was logged.
         """
-        t = time.time() if now is None else _epoch(now)
+        t = _clock(now)
         with self.store.read() as conn:
             rt = self._current(conn)
             row = conn.execute(
@@ -1136,6 +1178,10 @@ class DecisionService:
         InputError
             Naming the event (by position) and the field at fault.
         """
+        if len(evs) > MAX_EVENTS:
+            raise TooLargeError(
+                f"`events`: at most {MAX_EVENTS} events per call, got {len(evs)}; split the batch"
+            )
         with self.store.read() as conn:
             rt = self._current(conn)
         chans = set(rt.catalog.channel_ids)
@@ -1149,8 +1195,11 @@ class DecisionService:
                     f"`events[{i}].channel`: unknown channel {e.channel!r}; expected one of "
                     f"{', '.join(rt.catalog.channel_ids)}"
                 )
-            if not math.isfinite(float(e.value or 0.0)):
-                raise InputError(f"`events[{i}].value`: expected a finite number")
+            if not abs(float(e.value or 0.0)) <= MAX_VALUE:  # (NaN too)
+                raise InputError(
+                    f"`events[{i}].value`: expected a number within ±{MAX_VALUE:g}, got {e.value!r}"
+                )
+            _clock(e.timestamp, f"events[{i}].timestamp")
             if e.type == EventType.CONSENT_CHANGED:
                 consent = (e.properties or {}).get("consent")
                 if not isinstance(consent, bool):  # "false" must not read as a grant
@@ -1158,10 +1207,17 @@ class DecisionService:
                         f"`events[{i}].properties.consent`: expected true or false for a "
                         f"`consent_changed` event, got {consent!r}"
                     )
-        wall = time.time() if now is None else _epoch(now)
+        wall = _clock(now)
         first: dict[str, Event] = {}
-        for e in evs:
-            first.setdefault(str(e.event_id), e)
+        at: dict[str, int] = {}
+        for i, e in enumerate(evs):
+            kept = first.setdefault(str(e.event_id), e)
+            at.setdefault(str(e.event_id), i)
+            if kept is not e and _event_key(kept) != _event_key(e):
+                raise InputError(
+                    f"`events[{i}].event_id`: `{e.event_id}` is also the id of events"
+                    f"[{at[str(e.event_id)]}], which says something else (an id names one event)"
+                )
         with self.store.write() as conn:
             existing: set[str] = set()
             ids = list(first)
@@ -1222,7 +1278,7 @@ class DecisionService:
             cust_code.setdefault(e.customer_id, len(cust_code))
         ev_ts = np.array([_epoch(e.timestamp) for e in new])
         if dec:
-            target, _late = attribute_events(
+            target, _ = attribute_events(
                 np.array([cust_code[d.customer_id] for d in dec]),
                 np.array([d.created_at for d in dec]),
                 np.array([d.action != 0 for d in dec]),
@@ -1245,7 +1301,7 @@ class DecisionService:
                     f"`events[{i}].decision_id`: decision `{e.decision_id}` belongs to another "
                     "customer"
                 )
-            late = d is not None and (ev_ts[i] > d.window_end or bool(d.closed))
+            late = d is not None and _late(ev_ts[i], d)
             rows.append(
                 {
                     "event_id": str(e.event_id),
@@ -1274,7 +1330,7 @@ class DecisionService:
         NotFoundError
             If the service never heard of the customer.
         """
-        t = time.time() if now is None else _epoch(now)
+        t = _clock(now)
         with self.store.read() as conn:
             rt = self._current(conn)
             rows = repo.load_customers(conn, [customer_id])
@@ -1339,6 +1395,10 @@ class DecisionService:
         InputError
             Naming the channel, attribute or time zone at fault.
         """
+        if not 1 <= len(customer_id) <= 200:  # (what a decision request accepts)
+            raise InputError(
+                f"`customer_id`: ids must be 1 to 200 characters, got {len(customer_id)}"
+            )
         with self.store.read() as conn:
             rt = self._current(conn)
         cat = rt.catalog
@@ -1423,7 +1483,7 @@ class DecisionService:
         -------
         ``{"rejoined", "closed", "learned", "policy": {"name", "version"}}``.
         """
-        t = time.time() if now is None else _epoch(now)
+        t = _clock(now)
         rejoined = closed = learned = 0
         with self._learn_lock, self.store.try_session_lock(LEARNER_LOCK) as held:
             if held:  # else another process is learning; its snapshot is picked up next time
@@ -1459,6 +1519,7 @@ class DecisionService:
                         select(
                             decisions.c.decision_id,
                             decisions.c.customer_id,
+                            decisions.c.created_at,
                             decisions.c.window_end,
                             decisions.c.closed,
                         ).where(decisions.c.decision_id.in_(part))
@@ -1481,7 +1542,7 @@ class DecisionService:
                         {
                             "k": p.event_id,
                             "to": d.decision_id if d.customer_id == p.customer_id else None,
-                            "late": bool(p.ts > d.window_end or d.closed),
+                            "late": _late(p.ts, d),
                         }
                     )
                 if upd:
@@ -1576,14 +1637,24 @@ class DecisionService:
             pair: self._same_layout(self._runtime_at(*pair, rt), rt)
             for pair in {(r.catalog_version, r.guardrails_version) for r in rows}
         }
-        aside = [r.decision_id for r in rows if not fits[(r.catalog_version, r.guardrails_version)]]
+        # and one whose features or reward are not finite numbers would fail every step
+        finite = np.isfinite(np.array([r.reward for r in rows], dtype=float))
+        if rows:
+            x = np.frombuffer(b"".join(r.x for r in rows), dtype=np.float32)
+            finite &= np.isfinite(x.reshape(len(rows), -1)).all(axis=1)
+        usable = [
+            bool(ok) and fits[(r.catalog_version, r.guardrails_version)]
+            for r, ok in zip(rows, finite, strict=True)
+        ]
+        aside = [r.decision_id for r, ok in zip(rows, usable, strict=True) if not ok]
         if aside:
-            log.info(
+            log.warning(
                 "%d closed decisions were made with a catalog whose actions or features "
-                "differ from today's: set aside, not learned from",
+                "differ from today's, or have features or a reward that are not finite: "
+                "set aside, not learned from",
                 len(aside),
             )
-            rows = [r for r in rows if fits[(r.catalog_version, r.guardrails_version)]]
+            rows = [r for r, ok in zip(rows, usable, strict=True) if ok]
         with self.store.read() as conn:
             # what each decision led to (opens, clicks, purchases…), for funnel learners
             at = {r.decision_id: i for i, r in enumerate(rows)}
@@ -1696,7 +1767,7 @@ class DecisionService:
         (100, ['conversions_per_customer', 'unsubscribes_per_customer'])
         >>> service.stop()
         """
-        t = time.time() if now is None else _epoch(now)
+        t = _clock(now)
         since = t - days * DAY
         in_period = (decisions.c.created_at >= since, decisions.c.created_at <= t)
         outcomes = {
@@ -1807,7 +1878,7 @@ class DecisionService:
         GuardrailsError
             If the proposed document is invalid (naming the rule and field).
         """
-        t = time.time() if now is None else _epoch(now)
+        t = _clock(now)
         when = datetime.fromtimestamp(t, UTC)
         with self.store.read() as conn:
             rt = self._current(conn)
@@ -1945,8 +2016,6 @@ def check_settings(settings: Settings) -> None:
     ...
     nba.exceptions.ConfigError: `NBA_ENV=production` requires `NBA_ADMIN_KEY` ...
     """
-    from nba.exceptions import ConfigError
-
     if settings.env == "development":
         return
     if settings.admin_key is None:
@@ -2053,6 +2122,32 @@ def _lift(per_customer: np.ndarray, holdout: np.ndarray) -> dict[str, Any]:
         "ci95": ci,
         "relative": relative,
     }
+
+
+#: How much earlier than its decision an event naming it may be dated (the clocks of
+#: the application and the service differ a little); an earlier one cannot be its effect.
+CLOCK_SKEW = 300.0
+
+
+def _late(ts: float, d: Any) -> bool:
+    """Whether an event at ``ts`` is outside decision ``d``'s attribution window (after
+    its end or its closing, or before the decision beyond clock skew): kept, flagged
+    late, not counted in the reward."""
+    return bool(ts > d.window_end or d.closed or ts < d.created_at - CLOCK_SKEW)
+
+
+def _event_key(e: Event) -> tuple[Any, ...]:
+    """What an event says (two events with one id must say the same)."""
+    return (
+        e.customer_id,
+        EventType(e.type),
+        _epoch(e.timestamp),
+        e.decision_id,
+        e.channel,
+        e.message_id,
+        e.value,
+        json.dumps(e.properties or {}, sort_keys=True, default=str),
+    )
 
 
 def _event_dict(e: Any) -> dict[str, Any]:

@@ -7,11 +7,28 @@ guardrails and goal when none is configured (``NBA_*`` variables).
 
 from __future__ import annotations
 
+import errno
+import os
+import tempfile
+from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from nba.cli import JsonOpt, app, console, emit_json, user_errors
+
+
+class LogLevel(StrEnum):
+    """``nba serve --log-level``: uvicorn's levels (``trace`` is below ``debug``)."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
 
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -20,11 +37,13 @@ app.add_typer(keys_app, name="keys")
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(
         1, "--workers", help="Server processes (share the database; use PostgreSQL for > 1)."
     ),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    log_level: LogLevel = typer.Option(
+        LogLevel.info, "--log-level", case_sensitive=False, help="Log level of nba and uvicorn."
+    ),
 ) -> None:
     """Run the HTTP decision service (OpenAPI at /docs and /openapi.json; logs as JSON lines)."""
     with user_errors():
@@ -44,8 +63,8 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            log_level=log_level,
-            log_config=log_config(log_level),
+            log_level=log_level.value,
+            log_config=log_config(log_level.value),
         )
 
 
@@ -101,12 +120,49 @@ def export(
         if fmt == "parquet":
             from nba.evaluation.logs import write_logs
 
-            path = write_logs(out, logs, fmt="parquet")
+            path = _write_atomically(out, lambda tmp: write_logs(tmp, logs, fmt="parquet"))
         else:
             from nba.evaluation.dsjson import write_dsjson
 
-            path = write_dsjson(out, logs)
+            path = _write_atomically(out, lambda tmp: write_dsjson(tmp, logs))
         if as_json:
             emit_json({"out": str(path), "format": fmt, "decisions": len(logs)})
             return
         console.print(f"wrote {len(logs)} decisions to {path} ({fmt})")
+
+
+def _write_atomically(out: Path, write: Callable[[Path], object]) -> Path:
+    """Have ``write`` fill a temporary file next to ``out``, then rename it to ``out``.
+
+    A failed or interrupted export leaves neither a half-written file nor the
+    temporary one, and an earlier file at ``out`` stays as it was.
+
+    Raises
+    ------
+    InputError
+        If ``out`` cannot be written (a directory, no permission, disk full...).
+    """
+    from nba.api.errors import InputError
+
+    tmp: Path | None = None
+    try:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file where a directory should be
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        os.close(fd)
+        tmp = Path(name)
+        write(tmp)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, out)
+        tmp = None
+    except OSError as exc:
+        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+    return out

@@ -68,14 +68,14 @@ CAP_WINDOWS: tuple[int, ...] = (1, *WINDOWS)
 
 
 class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str = Field(min_length=1)
 
 
 class Condition(BaseModel):
     """One test on a signal or attribute, e.g. ``days_since_purchase >= 60``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     field: str
     op: Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in"]
     value: bool | int | float | str | list[int | float | str]
@@ -92,7 +92,7 @@ class Condition(BaseModel):
 class Holdout(BaseModel):
     """A global holdout share, stable per customer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     share: float = Field(ge=0.0, lt=1.0)
     salt: str = "nba-holdout"
 
@@ -159,7 +159,7 @@ class FrequencyCap(_Rule):
 class MinGap(_Rule):
     """At least ``hours`` since the last send (on one channel or any)."""
 
-    hours: float = Field(gt=0)
+    hours: float = Field(gt=0, le=24 * 366)
     channel: str | None = None
 
 
@@ -202,7 +202,7 @@ class Budget(_Rule):
 class GuardrailsSpec(BaseModel):
     """A whole guardrails file (see the module docstring)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     holdout: Holdout | None = None
     suitability: tuple[SuitabilityRule, ...] = ()
     eligibility: tuple[EligibilityRule, ...] = ()
@@ -273,10 +273,15 @@ def _check_against_catalog(spec: GuardrailsSpec, catalog: Catalog, source: str) 
                 f"names unknown {what} `{value}`; expected one of {', '.join(sorted(pool))}",
             )
 
+    budgeted: set[str] = set()
     for rule in spec.rules:
         if rule.name in names or rule.name in ("consent", "holdout"):
             fail(rule, "name", "must be unique (and not `consent` or `holdout`)")
         names.add(rule.name)
+        if isinstance(rule, Budget):
+            if rule.channel in budgeted:
+                fail(rule, "channel", f"`{rule.channel}` already has a budget (one per channel)")
+            budgeted.add(rule.channel)
         for ch in getattr(rule, "channels", None) or ():
             known(rule, "channels", ch, channels, "channel")
         if hasattr(rule, "channel"):
@@ -313,6 +318,16 @@ def _check_against_catalog(spec: GuardrailsSpec, catalog: Catalog, source: str) 
                             f"must be a number for numeric attribute "
                             f"`{cond.field}`, got {cond.value!r}",
                         )
+                    known_values = catalog.attributes[cond.field].values
+                    if kind != "numeric" and known_values:
+                        for v in vals:  # a value the attribute cannot take never matches
+                            if str(v) not in known_values:
+                                fail(
+                                    rule,
+                                    "when.value",
+                                    f"must be one of {', '.join(known_values)} for attribute "
+                                    f"`{cond.field}`, got {v!r}",
+                                )
                 else:
                     vals = cond.value if isinstance(cond.value, list) else [cond.value]
                     if not all(isinstance(v, int | float) for v in vals):

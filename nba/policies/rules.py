@@ -71,6 +71,10 @@ class RulePolicy(Policy):
     def __init__(self, *, rules: str | dict[str, Any] | None = None) -> None:
         self.rules = rules
 
+    @property
+    def _source(self) -> str:
+        return "<rules>" if isinstance(self.rules, dict) else str(self.rules)
+
     @cached_property
     def config(self) -> JourneyRules:
         """The validated rules."""
@@ -80,6 +84,27 @@ class RulePolicy(Policy):
             return validate(JourneyRules, self.rules, "<rules>", ConfigError)
         data = load_document(Path(self.rules))
         return validate(JourneyRules, data, str(self.rules), ConfigError)
+
+    def check(self, space: ActionSpace) -> None:
+        """Refuse actions these rules cannot serve (a journey naming a message they lack).
+
+        Raises
+        ------
+        ConfigError
+            Naming the rules file, the stage and the message.
+
+        Examples
+        --------
+        >>> from nba.catalog import Catalog
+        >>> cat = Catalog.from_dict({"channels": [{"id": "web", "content_types": ["plain"]}],
+        ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
+        >>> rules = RulePolicy(rules={"journey": {"awareness": ["bye"]}})
+        >>> rules.check(cat.actions)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        nba.exceptions.ConfigError: <rules>, journey `awareness`: unknown message `bye`; ...of hi
+        """
+        self._priority(space)
 
     def _priority(self, space: ActionSpace) -> np.ndarray:
         """Shape (n_stages, n_actions): message rank score per stage, 0 = not for it."""
@@ -103,7 +128,7 @@ class RulePolicy(Policy):
                 for m in listed:
                     if m not in msg_col:
                         raise ConfigError(
-                            f"{self.rules}, journey `{stage}`: unknown message `{m}`; expected "
+                            f"{self._source}, journey `{stage}`: unknown message `{m}`; expected "
                             f"one of {', '.join(sorted(msg_col))}"
                         )
                 order = list(listed)

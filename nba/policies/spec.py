@@ -14,7 +14,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from nba.exceptions import PolicySpecError
+from nba.exceptions import PolicyError, PolicySpecError
 from nba.policies.base import POLICY_FILE, Policy
 
 __all__ = ["POLICIES", "check_spec", "parse_spec", "make_policy", "policy_class"]
@@ -144,7 +144,8 @@ def make_policy(spec: str, **defaults: Any) -> Policy:
     Raises
     ------
     PolicySpecError
-        If the name or a parameter is unknown.
+        If the name or a parameter is unknown, or a parameter's value is out
+        of range (e.g. ``linucb:alpha=nan``).
     """
     path = Path(spec)
     if (path / POLICY_FILE).is_file():
@@ -165,6 +166,16 @@ def make_policy(spec: str, **defaults: Any) -> Policy:
         if key in accepted and key not in params:
             params[key] = value
     try:
-        return klass(**params)
+        policy = klass(**params)
     except (TypeError, ValueError) as exc:
         raise PolicySpecError(f"policy spec `{spec}`: {exc}") from None
+    # Constructors only store their parameters (checked when the policy first learns
+    # or predicts); a spec is checked now, as it may come from a request (a model
+    # promotion) that must be refused at once rather than fail at the first update.
+    validate = getattr(policy, "_validate_params", None)
+    if callable(validate):
+        try:
+            validate()
+        except PolicyError as exc:
+            raise PolicySpecError(f"policy spec `{spec}`: {exc}") from None
+    return policy

@@ -26,7 +26,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from nba.exceptions import ConfigError
 from nba.store.schema import OBSOLETE_INDEXES, metadata
@@ -228,8 +228,9 @@ class Store:
                         index.create(conn, checkfirst=True)
                 for name in OBSOLETE_INDEXES:
                     conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-        except OperationalError as exc:
-            raise ConfigError(f"database `{self.url}`: cannot create tables ({exc.orig})") from None
+        except DatabaseError as exc:  # OperationalError, or a file that is not a database
+            url = self.engine.url.render_as_string(hide_password=True)
+            raise ConfigError(f"database `{url}`: cannot create tables ({exc.orig})") from None
 
     def serialize(self, conn: Connection, key: int) -> None:
         """Serialise this transaction with every other one taking ``key`` (all processes).

@@ -69,6 +69,7 @@ _KEEP_SNAPSHOTS = 5
 _CODES = {t.value: code for t, code in EVENT_CODES.items()}
 _SENT_TYPE = EventType.SENT.value
 _CONSENT_TYPE = EventType.CONSENT_CHANGED.value
+_CONSENT_TYPES = frozenset({_CONSENT_TYPE, EventType.UNSUBSCRIBED.value})
 
 
 def now_epoch() -> float:
@@ -317,6 +318,10 @@ def load_history(conn: Connection, catalog: Catalog, ids: Sequence[str]) -> Hist
     if sent and ev:
         decided = {r[7] for r in sent}
         ev = [r for r in ev if not (r[2] == _SENT_TYPE and r[7] in decided)]
+    # a consent change on a channel the catalog no longer has concerns that channel
+    # only: it must not read as one about every channel (which a change naming no
+    # channel is)
+    ev = [r for r in ev if not (r[2] in _CONSENT_TYPES and r[3] is not None and r[3] not in chan)]
     ev.sort(key=itemgetter(1))
     # a contact as a `sent` event at decision time
     ev += [(c, ts, _SENT_TYPE, ch, m, None, None, d) for c, ts, _, ch, m, _, _, d in sent]

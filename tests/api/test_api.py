@@ -192,6 +192,11 @@ def test_batch_over_limit_is_413(client: TestClient) -> None:
     r = client.post("/v1/decisions/batch", json={"customer_ids": [f"c{i}" for i in range(10_001)]})
     assert r.status_code == 413
     assert "at most 10000" in r.json()["detail"]
+    e = {"customer_id": "c", "type": "opened", "timestamp": NOW}
+    r = client.post(
+        "/v1/events", json={"events": [e | {"event_id": f"e{i}"} for i in range(10_001)]}
+    )
+    assert r.status_code == 413 and "`events`: at most 10000" in r.json()["detail"]
 
 
 # -- events ----------------------------------------------------------------------------------
@@ -210,9 +215,15 @@ def test_batch_over_limit_is_413(client: TestClient) -> None:
 )
 def test_event_ingestion_is_idempotent(client: TestClient, evs: list[tuple[str, str]]) -> None:
     prefix = f"h{abs(hash(tuple(evs)))}-"
+    said: dict[str, str] = {}  # an id repeated in a batch says the same (else: 422, below)
     body = {
         "events": [
-            {"event_id": prefix + k, "customer_id": "idem", "type": t, "timestamp": NOW}
+            {
+                "event_id": prefix + k,
+                "customer_id": "idem",
+                "type": said.setdefault(k, t),
+                "timestamp": NOW,
+            }
             for k, t in evs
         ]
     }
@@ -225,6 +236,55 @@ def test_event_ingestion_is_idempotent(client: TestClient, evs: list[tuple[str, 
     assert second == {"accepted": 0, "duplicates": len(evs), "late": 0, "unknown_decision": 0}
     after = client.get("/v1/customers/idem").json()["events"]
     assert len(after) == min(50, before + new)
+
+
+def test_one_id_for_two_different_events_is_refused(client: TestClient) -> None:
+    e = {"event_id": "same", "customer_id": "c", "type": "opened", "timestamp": NOW}
+    r = client.post("/v1/events", json={"events": [e, e | {"type": "clicked"}]})
+    assert r.status_code == 422 and "events[1].event_id" in r.json()["detail"]
+    assert client.post("/v1/events", json={"events": [e, e]}).json()["duplicates"] == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"timestamp": "9999-12-31T23:59:59-05:00"}, "events[0].timestamp"),
+        ({"timestamp": "0001-01-01T00:00:00+05:00"}, "events[0].timestamp"),
+        ({"value": 1.7e308, "type": "purchase"}, "events[0].value"),
+    ],
+)
+def test_events_out_of_range_are_refused(client: TestClient, event: Any, field: str) -> None:
+    e = {"event_id": "x", "customer_id": "c", "type": "opened", "timestamp": NOW} | event
+    r = client.post("/v1/events", json={"events": [e]})
+    assert r.status_code == 422 and field in r.json()["detail"], r.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/v1/decisions", {"customer_id": "c", "now": "0001-01-01T00:00:00+05:00"}),
+        ("post", "/v1/decisions", {"customer_id": "c", "now": "9999-12-31T23:59:59"}),
+        ("post", "/v1/decisions/batch", {"customer_ids": ["c"], "now": "9999-12-31T23:59:59"}),
+        ("post", "/v1/admin/learn", {"now": "9999-12-31T23:59:59"}),
+        ("post", "/v1/guardrails/dry-run", {"guardrails": {}, "now": "0001-01-01T00:00:00Z"}),
+        ("get", "/v1/metrics?now=0001-01-01T00:00:00", None),
+    ],
+)
+def test_a_clock_out_of_range_is_a_422(
+    client: TestClient, method: str, path: str, body: Any
+) -> None:
+    r = client.request(method, path, json=body)
+    assert r.status_code == 422 and "`now`" in r.json()["detail"], r.text
+
+
+def test_an_event_long_before_its_decision_is_not_its_effect(client: TestClient) -> None:
+    d = client.post("/v1/decisions/batch", json={"customer_ids": ["e1"], "now": NOW}).json()
+    d = d["decisions"][0]
+    e = {"customer_id": "e1", "type": "purchase", "decision_id": d["decision_id"], "value": 5.0}
+    early = e | {"event_id": "early", "timestamp": "2026-03-02T09:00:00Z"}  # an hour before
+    skew = e | {"event_id": "skew", "timestamp": "2026-03-02T09:58:00Z"}  # clocks differ
+    r = client.post("/v1/events", json={"events": [early, skew]}).json()
+    assert r["late"] == 1
 
 
 def test_unsubscribe_applies_to_the_next_decision(client: TestClient) -> None:
@@ -361,6 +421,48 @@ def test_context_and_trigger_inform_the_decision(client: TestClient) -> None:
     assert not suppressed_by("social_proof_on_abandon", trigger="cart_abandoned")
     r = client.post("/v1/decisions", json={"customer_id": "ctx", "trigger": "teleport"})
     assert r.status_code == 422 and "trigger" in r.json()["detail"]
+
+
+def test_a_catalog_the_rule_baseline_cannot_serve_is_refused(client: TestClient) -> None:
+    """Every decision may fall back to the rules: a catalog without a message they name
+    would break them all."""
+    guard = client.get("/v1/guardrails").json()["document"]
+    guard["progression"] = [r for r in guard["progression"] if r["message"] != "welcome"]
+    assert client.put("/v1/guardrails", json=guard).status_code == 200
+    catalog = client.get("/v1/catalog").json()["document"]
+    catalog["messages"] = [m for m in catalog["messages"] if m["id"] != "welcome"]
+    r = client.put("/v1/catalog", json=catalog)
+    assert r.status_code == 422 and "rule baseline" in r.json()["detail"], r.text
+    assert "`welcome`" in r.json()["detail"]
+    assert client.post("/v1/decisions", json={"customer_id": "c"}).status_code == 200
+
+
+def test_a_rules_file_that_cannot_serve_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no-such-rules.yaml"):
+        make_client(tmp_path, rules=tmp_path / "no-such-rules.yaml")
+
+
+def test_retiring_a_channel_leaves_the_others_consent_alone(client: TestClient) -> None:
+    client.put("/v1/customers/s1", json={"consent": {"sms": True}})
+    client.put("/v1/customers/s2", json={"consent": {"email": True}})
+    unsub = {"event_id": "u", "customer_id": "s2", "type": "unsubscribed", "timestamp": NOW}
+    assert client.post("/v1/events", json={"events": [unsub | {"channel": "sms"}]}).is_success
+    assert client.put("/v1/guardrails", json={}).status_code == 200  # rules name sms
+    catalog = client.get("/v1/catalog").json()["document"]
+    catalog["channels"] = [c for c in catalog["channels"] if c["id"] != "sms"]
+    assert client.put("/v1/catalog", json=catalog).status_code == 200
+    assert client.get("/v1/customers/s1").json()["consent"] == {
+        "email": False,
+        "push": False,
+        "web": True,
+        "in_app": True,
+    }
+    assert client.get("/v1/customers/s2").json()["consent"] == {
+        "email": True,
+        "push": False,
+        "web": True,
+        "in_app": True,
+    }
 
 
 def test_dry_run_is_not_logged_or_counted(client: TestClient) -> None:
@@ -713,6 +815,16 @@ def test_customer_put_names_the_field(client: TestClient, body: Any, field: str)
     assert r.status_code == 422, r.text
     assert field in r.json()["detail"]
     assert client.get("/v1/customers/p1").status_code == 404  # nothing stored
+
+
+def test_any_customer_id_a_decision_takes_is_a_customer_path(client: TestClient) -> None:
+    odd = "a/b c/ü"
+    assert client.post("/v1/decisions", json={"customer_id": odd, "now": NOW}).is_success
+    quoted = "a%2Fb%20c/%C3%BC"
+    assert client.get(f"/v1/customers/{quoted}").json()["customer_id"] == odd
+    assert client.put(f"/v1/customers/{quoted}", json={"timezone": "Europe/Paris"}).is_success
+    r = client.put(f"/v1/customers/{'x' * 201}", json={"timezone": "Europe/Paris"})
+    assert r.status_code == 422 and "customer_id" in r.json()["detail"]
 
 
 def test_customer_history_in_one_place(client: TestClient) -> None:

@@ -142,3 +142,127 @@ def test_serve_refuses_production_without_admin_key(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "requires `NBA_ADMIN_KEY`" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.fixture
+def fake_uvicorn(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """Record what `nba serve` would pass to uvicorn instead of serving."""
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--log-level", "loud"],
+            "'loud' is not one of 'critical', 'error', 'warning', 'info', 'debug', 'trace'",
+        ),
+        (
+            ["--port", "99999"],
+            "Invalid value for '--port': Input should be less than or equal to 65535",
+        ),
+        (
+            ["--port", "-1"],
+            "Invalid value for '--port': Input should be greater than or equal to 0",
+        ),
+    ],
+)
+def test_serve_refuses_bad_options_as_usage_errors(
+    db_env: str, fake_uvicorn: list[dict[str, object]], args: list[str], message: str
+) -> None:
+    res = CliRunner().invoke(app, ["serve", *args])
+    assert res.exit_code == 2, res.output
+    assert message in " ".join(res.output.replace("│", " ").split())  # unwrap rich's box
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert not fake_uvicorn
+
+
+def test_serve_takes_any_case_of_a_level_and_the_edge_ports(
+    db_env: str, fake_uvicorn: list[dict[str, object]]
+) -> None:
+    for args in (["--log-level", "WARNING", "--port", "65535"], ["--port", "0"]):
+        res = CliRunner().invoke(app, ["serve", *args])
+        assert res.exit_code == 0, res.output
+    assert [(c["log_level"], c["port"]) for c in fake_uvicorn] == [("warning", 65535), ("info", 0)]
+
+
+def test_serve_on_a_file_that_is_not_a_database_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_uvicorn: list[dict[str, object]]
+) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database\n" * 20)
+    monkeypatch.setenv("NBA_DATABASE_URL", f"sqlite:///{path}")
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip() == (
+        f"error: database `sqlite:///{path}`: cannot create tables (file is not a database)"
+    )
+    assert not fake_uvicorn
+
+
+@pytest.fixture
+def decided(db_env: str) -> str:
+    svc = DecisionService(Settings(database_url=db_env), champion_lookup=False, random_state=1)
+    svc.decide([f"c{i}" for i in range(5)], datetime(2026, 3, 2, 10, tzinfo=UTC))
+    svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
+    svc.stop()
+    return db_env
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "dsjson"])
+def test_export_to_a_directory_or_under_a_file_is_one_error_line(
+    decided: str, tmp_path: Path, fmt: str
+) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    before = sorted(tmp_path.iterdir())
+    for out, reason in ((target, "Is a directory"), (a_file / "log.out", "Not a directory")):
+        res = CliRunner().invoke(app, ["export", "--format", fmt, "--out", str(out)])
+        assert res.exit_code == 2, res.output
+        assert res.stderr.strip() == f"error: cannot write {out}: {reason}"
+    assert sorted(tmp_path.iterdir()) == before and not any(target.iterdir())
+
+
+def test_a_failed_export_leaves_the_earlier_file_and_no_partial_one(
+    decided: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import nba.evaluation.dsjson
+
+    def half_write(path: Path, logs: object) -> Path:
+        Path(path).write_text('{"partial": ')
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    out = tmp_path / "log.dsjson"
+    out.write_text("earlier export\n")
+    monkeypatch.setattr(nba.evaluation.dsjson, "write_dsjson", half_write)
+    res = CliRunner().invoke(app, ["export", "--format", "dsjson", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip() == f"error: cannot write {out}: No space left on device"
+    assert out.read_text() == "earlier export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.dsjson", "nba.db"]
+
+
+def test_an_export_replaces_the_file_with_the_usual_mode(decided: str, tmp_path: Path) -> None:
+    out = tmp_path / "log.parquet"
+    out.write_text("earlier export\n")
+    res = CliRunner().invoke(app, ["export", "--format", "parquet", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    from nba.evaluation.logs import read_logs
+
+    assert len(read_logs(out)) == 5
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.parquet", "nba.db"]

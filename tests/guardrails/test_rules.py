@@ -50,6 +50,16 @@ BAD = [
     ({"suitability": [{"name": "s"}]},
      "g.yaml, rule `s`: needs at least one of `channel`, `content_type`, `topic`"),
     ({"frequency_cap": []}, "g.yaml, `frequency_cap`: is not a known field"),
+    ({"budgets": [{"name": "b1", "channel": "web", "max_per_day": 10},
+                  {"name": "b2", "channel": "web", "max_per_day": 5}]},
+     "g.yaml, rule `b2`: `channel` `web` already has a budget (one per channel)"),
+    ({"eligibility": [{"name": "e", "when": [{"field": "has_app", "op": "==",
+                                             "value": "maybe"}]}]},
+     "g.yaml, rule `e`: `when.value` must be one of yes, no for attribute `has_app`, got 'maybe'"),
+    ({"min_gap": [{"name": "g", "hours": 1e6}]},
+     "g.yaml, rule `g`, `hours`: Input should be less than or equal to 8784"),
+    ({"min_gap": [{"name": "g", "hours": float("inf")}]},
+     "g.yaml, rule `g`, `hours`: Input should be a finite number, got inf"),
 ]
 
 

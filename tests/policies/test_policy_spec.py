@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from nba.exceptions import PolicySpecError
+from nba.exceptions import PolicyError, PolicySpecError
 from nba.policies.linear import LinearTS, LinUCB
 from nba.policies.spec import make_policy, parse_spec
 
@@ -76,3 +76,26 @@ def test_saved_directory_is_a_spec(tmp_path) -> None:
     path = policy.save(tmp_path / "p")
     loaded = make_policy(str(path))
     assert isinstance(loaded, LinUCB) and loaded.alpha == 0.2 and loaded.version == "100"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("linucb:alpha=nan", "LinUCB: `alpha` must be a finite number >= 0, got nan"),
+        ("linucb:alpha=-1", "LinUCB: `alpha` must be a finite number >= 0, got -1"),
+        ("linucb:ridge=0", "LinUCB: `ridge` must be a finite number > 0, got 0"),
+        ("lints:v=inf", "LinearTS: `v` must be a finite number > 0, got inf"),
+        ("lints:ridge=-2.5", "LinearTS: `ridge` must be a finite number > 0, got -2.5"),
+        ("lints:n_samples=0", "LinearTS: `n_samples` must be an integer >= 1, got 0"),
+        ("funnel:epsilon=2", "FunnelPolicy: `epsilon` must be a number in [0, 1], got 2"),
+    ],
+)
+def test_out_of_range_values_are_refused_when_the_spec_is_built(spec: str, message: str) -> None:
+    # refused at once (e.g. at a model promotion), not at the policy's first update
+    with pytest.raises(PolicyError, match=f"^{re.escape(f'policy spec `{spec}`: {message}')}$"):
+        make_policy(spec)
+
+
+def test_a_guarded_spec_checks_its_challenger_values() -> None:
+    with pytest.raises(PolicyError, match=r"`alpha` must be a finite number >= 0, got nan"):
+        make_policy("linucb:alpha=nan,guard=true")

@@ -4,6 +4,7 @@ keys, snapshots, and exact caps under concurrent threads."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -443,3 +444,23 @@ def test_a_guarded_policy_keeps_comparing_with_the_rules_as_it_serves(tmp_path: 
     assert learner.comparison()["decisions"] == pytest.approx(40, rel=1e-3)
     assert learner.challenger_.version == "40"
     svc.stop()
+
+
+def test_a_file_that_is_not_a_database_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    text = "these are notes, not a SQLite database\n" * 20
+    path.write_text(text)
+    url = f"sqlite:///{path}"
+    with pytest.raises(
+        ConfigError,
+        match=f"^database `{re.escape(url)}`: cannot create tables \\(file is not a database\\)$",
+    ):
+        Store(url)
+    assert path.read_text() == text  # left as it was
+
+
+def test_an_unreachable_database_is_named_without_its_password() -> None:
+    with pytest.raises(ConfigError, match="cannot create tables") as info:
+        Store("postgresql://nba:s3cret@127.0.0.1:1/nba")  # nothing listens on port 1
+    assert "`postgresql+psycopg://nba:***@127.0.0.1:1/nba`" in str(info.value)
+    assert "s3cret" not in str(info.value)

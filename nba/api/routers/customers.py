@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
 @router.get(
-    "/{customer_id}",
+    "/{customer_id:path}",
     response_model=CustomerOut,
     responses=error_responses(
         404,
@@ -35,7 +35,7 @@ def get_customer(
 
 
 @router.put(
-    "/{customer_id}",
+    "/{customer_id:path}",
     response_model=CustomerOut,
     responses=error_responses(
         422,

@@ -19,11 +19,13 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
     "",
     response_model=EventsResult,
     responses=error_responses(
+        413,
         422,
         roles=("app",),
         descriptions={
+            413: "More than 10,000 events.",
             422: "All-or-nothing: one invalid event rejects the batch (the message names "
-            "`events[i].field`) and nothing is stored."
+            "`events[i].field`) and nothing is stored.",
         },
     ),
 )
