@@ -211,6 +211,9 @@ class _Serving:
     requested: str | None
     degraded: bool = False
     reason: str | None = None
+    #: Degraded because the policy failed on a decision (not at loading): a
+    #: configuration change may mend it, so it is tried again then.
+    failed: bool = False
     snapshot_id: int = 0
     learned: int = 0
     last_learn: dict[str, Any] = field(default_factory=dict)
@@ -515,6 +518,10 @@ class DecisionService:
 
     def _on_config_change(self) -> None:
         self._fallback = self._rules_policy()
+        serving = self._serving
+        if serving.failed:  # the policy gets another chance with the new configuration
+            serving.degraded = serving.failed = False
+            serving.reason = None
 
     def get_config(self, kind: str) -> tuple[int, Any]:
         """The current version and document of ``catalog``, ``guardrails`` or ``goal``."""
@@ -971,7 +978,7 @@ class DecisionService:
             log.warning(
                 "policy `%s` failed (%s); deciding with the rule baseline", serving.policy.name, exc
             )
-            serving.degraded = True
+            serving.degraded = serving.failed = True
             serving.reason = f"policy `{serving.policy.name}` failed: {exc}"
             decider = Decider(
                 rt.catalog,

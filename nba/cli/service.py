@@ -39,7 +39,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(
-        1, "--workers", help="Server processes (share the database; use PostgreSQL for > 1)."
+        1, "--workers", min=1, help="Server processes (share the database; use PostgreSQL for > 1)."
     ),
     log_level: LogLevel = typer.Option(
         LogLevel.info, "--log-level", case_sensitive=False, help="Log level of nba and uvicorn."

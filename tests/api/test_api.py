@@ -605,6 +605,31 @@ def test_a_configuration_file_the_database_overrides_is_named(
 
 
 # -- health and model -------------------------------------------------------------------------
+def test_a_policy_that_failed_is_tried_again_after_a_configuration_change(
+    tmp_path: Path,
+) -> None:
+    h = {"Authorization": f"Bearer {ADMIN}"}
+    with make_client(tmp_path, model_uri="linucb") as c:
+        c.post("/v1/decisions/batch", json={"customer_ids": ["a", "b"], "now": NOW}, headers=h)
+        assert (
+            c.post("/v1/admin/learn", json={"now": "2026-03-10T10:00:00Z"}, headers=h).json()[
+                "learned"
+            ]
+            == 2
+        )  # the model now knows the catalog's features
+        catalog = c.get("/v1/catalog", headers=h).json()["document"]
+        wider = json.loads(json.dumps(catalog))
+        wider["attributes"]["tier"] = {"type": "numeric"}  # one feature more
+        assert c.put("/v1/catalog", json=wider, headers=h).status_code == 200
+        d = c.post("/v1/decisions", json={"customer_id": "c"}, headers=h).json()
+        health = c.get("/healthz").json()
+        assert d["policy"]["name"] == "rules" and health["degraded"] is True
+        assert "policy `linucb` failed" in health["reason"]
+        assert c.put("/v1/catalog", json=catalog, headers=h).status_code == 200
+        d = c.post("/v1/decisions", json={"customer_id": "d"}, headers=h).json()
+        assert d["policy"]["name"] == "linucb" and c.get("/healthz").json()["degraded"] is False
+
+
 def test_healthz_degraded_when_model_unloadable(tmp_path: Path) -> None:
     with make_client(tmp_path, model_uri="/no/such/policy") as c:
         h = c.get("/healthz").json()
