@@ -125,6 +125,7 @@ def demo(
     workers: int = typer.Option(2, "--workers", help="Parallel runs."),
 ) -> None:
     """Run a small experiment on the omnichannel example and show the comparison."""
+    from nba.cli.tour import service_tour
     from nba.settings import EXAMPLE_DIR
 
     with user_errors():
@@ -134,7 +135,49 @@ def demo(
                 f"[bold]nba demo[/bold]: a small experiment ({cfg}) — the rule baseline, "
                 "random, learned bandits and the oracle on simulated customers\n"
             )
-        _report(_run(cfg, as_json, workers, True), as_json)
+        summary = _run(cfg, as_json, workers, True)
+        if as_json:
+            _report(summary | {"service_tour": service_tour()}, as_json)
+            return
+        _report(summary, as_json)
+        console.print(
+            "\n[bold]the service[/bold], for a moment on loopback (what `nba serve` runs):"
+        )
+        _print_tour(service_tour())
+
+
+def _print_tour(tour: dict[str, Any]) -> None:
+    from nba.cli.tour import CONTEXT, CUSTOMER
+
+    p, d = tour["policy"], tour["decision"]
+    console.print(f"  serving {p['name']} version {p['version']} ({p['source']})")
+    ctx = " ".join(f"{k}={v}" for k, v in CONTEXT.items())
+    console.print(f"  1 POST /v1/decisions  {CUSTOMER}, {ctx}", highlight=False)
+    act = d["action"]
+    what = f"{act['message_id']} on {act['channel']}" if act else "nothing (no contact)"
+    top = sorted(tour["suppressed_by_rule"].items(), key=lambda kv: -kv[1])
+    console.print(
+        f"    -> {what} (propensity {d['propensity']:.2f}); "
+        f"{sum(n for _, n in top)} suppressed, most by "
+        + ", ".join(f"{r} ({n})" for r, n in top[:2]),
+        highlight=False,
+    )
+    console.print(
+        f"  2 POST /v1/events  what the customer did, 20 min later "
+        f"-> accepted {tour['event']['accepted']}"
+    )
+    learn, detail = tour["learn"], tour["detail"]
+    console.print(
+        f"  3 POST /v1/admin/learn  8 days later (window over) "
+        f"-> closed {learn['closed']}, learned {learn['learned']}"
+    )
+    console.print(
+        f"  4 GET /v1/decisions/<id>  -> reward {detail['reward']:.3f}"
+        f"{' (final)' if detail['reward_final'] else ''}"
+    )
+    console.print(
+        "to keep it running: NBA_ADMIN_KEY=<24+ chars> .venv/bin/nba serve  # docs at /docs"
+    )
 
 
 @app.command()
