@@ -8,7 +8,15 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from nba.cli import JsonOpt, app, console, emit_json, err_console, user_errors
+from nba.cli import (
+    JsonOpt,
+    app,
+    console,
+    emit_json,
+    err_console,
+    user_errors,
+    write_atomically,
+)
 
 experiment_app = typer.Typer(help="Compare policies on a simulated scenario.", no_args_is_help=True)
 app.add_typer(experiment_app, name="experiment")
@@ -199,6 +207,17 @@ def simulate(
         from nba.simulator.run import run_policy
         from nba.simulator.scenario import load_scenario
 
+        kind = None
+        if out is not None:
+            from nba.evaluation.logs import LOG_FORMATS, LogError
+
+            # Known before the simulation runs, not after.
+            kind = LOG_FORMATS.get(out.suffix.lower())
+            if kind is None:
+                raise LogError(
+                    f"`--out` {out}: cannot tell the log format from the suffix "
+                    f"`{out.suffix}`; expected one of {', '.join(LOG_FORMATS)}"
+                )
         sc = load_scenario(scenario)
         sim = Simulator(sc, customers, days=days)
         pol = (
@@ -211,7 +230,12 @@ def simulate(
         if out is not None and res.logs is not None:
             from nba.evaluation.logs import write_logs
 
-            written = str(write_logs(out, res.logs))
+            logs = res.logs
+            # CSV and JSON lines carry the action space in `FILE.meta.json` (see write_logs).
+            path = write_atomically(
+                out, lambda tmp: write_logs(tmp, logs, fmt=kind), companions=(".meta.json",)
+            )
+            written = str(path)
         doc = {
             "scenario": str(scenario),
             "policy": pol.spec,

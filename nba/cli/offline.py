@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from nba.cli import JsonOpt, app, console, emit_json, user_errors
+from nba.cli import JsonOpt, app, console, emit_json, user_errors, write_atomically
 
 #: MLflow experiment of the offline commands.
 EXPERIMENT = "nba-offline"
@@ -242,7 +242,11 @@ def _print_comparison(doc: dict[str, Any]) -> None:
 def train(
     logs: Path = LogsOpt,
     policy: str = typer.Option(..., "--policy", help="Policy spec, e.g. vw:algo=squarecb."),
-    out: Path = typer.Option(..., "--out", help="Directory to save the trained policy to."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Directory to save the trained policy to (replaces an earlier saved policy).",
+    ),
     mapping: Path | None = MappingOpt,
     rules: Path | None = RulesOpt,
     seed: int = SeedOpt,
@@ -257,7 +261,11 @@ def train(
         data = _load_logs(logs, mapping)
         pol = make_policy(policy, random_state=seed, rules=str(rules or get_settings().rules))
         result = train_from_logs(pol, data)
-        saved = result.policy.save(out)
+        # Saved to a temporary sibling first: a failed save leaves no half-written
+        # policy, and only an earlier saved policy at `out` is replaced.
+        saved = write_atomically(
+            out, result.policy.save, directory=True, replace_dir=lambda d: _is_saved(str(d))
+        )
         doc: dict[str, Any] = {
             "policy": result.policy.spec,
             "out": str(saved),

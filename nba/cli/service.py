@@ -7,16 +7,12 @@ guardrails and goal when none is configured (``NBA_*`` variables).
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from nba.cli import JsonOpt, app, console, emit_json, user_errors
+from nba.cli import JsonOpt, app, console, emit_json, user_errors, write_atomically
 
 
 class LogLevel(StrEnum):
@@ -120,49 +116,12 @@ def export(
         if fmt == "parquet":
             from nba.evaluation.logs import write_logs
 
-            path = _write_atomically(out, lambda tmp: write_logs(tmp, logs, fmt="parquet"))
+            path = write_atomically(out, lambda tmp: write_logs(tmp, logs, fmt="parquet"))
         else:
             from nba.evaluation.dsjson import write_dsjson
 
-            path = _write_atomically(out, lambda tmp: write_dsjson(tmp, logs))
+            path = write_atomically(out, lambda tmp: write_dsjson(tmp, logs))
         if as_json:
             emit_json({"out": str(path), "format": fmt, "decisions": len(logs)})
             return
         console.print(f"wrote {len(logs)} decisions to {path} ({fmt})")
-
-
-def _write_atomically(out: Path, write: Callable[[Path], object]) -> Path:
-    """Have ``write`` fill a temporary file next to ``out``, then rename it to ``out``.
-
-    A failed or interrupted export leaves neither a half-written file nor the
-    temporary one, and an earlier file at ``out`` stays as it was.
-
-    Raises
-    ------
-    InputError
-        If ``out`` cannot be written (a directory, no permission, disk full...).
-    """
-    from nba.api.errors import InputError
-
-    tmp: Path | None = None
-    try:
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:  # a file where a directory should be
-            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
-        tmp = Path(name)
-        write(tmp)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
-        tmp = None
-    except OSError as exc:
-        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-    return out

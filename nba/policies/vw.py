@@ -577,17 +577,39 @@ class VWPolicy(Policy):
             args += ["--learning_rate", self._check_number("learning_rate", 0.0)]
         return args + self._extra_tokens()
 
+    def _validate_params(self) -> None:
+        """Check every hyperparameter without opening a workspace.
+
+        :func:`~nba.policies.spec.make_policy` calls this, so that a spec such
+        as ``vw:epsilon=nan`` is refused when it is built rather than when VW
+        first opens. Flags that only VW itself can judge in ``extra_flags``
+        are still checked when the workspace opens.
+
+        Raises
+        ------
+        PolicyError
+            Naming the first invalid hyperparameter and its value.
+        """
+        self.vw_args()
+        self._check_random_state()
+
+    def _check_random_state(self) -> None:
+        rs = self.random_state
+        if rs is None or isinstance(rs, np.random.Generator):
+            return
+        if not (is_integer(rs) and 0 <= rs < 2**63):
+            raise self._fail(
+                f"`random_state` must be None, an integer >= 0 or a numpy Generator, got {rs!r}"
+            )
+
     def _resolve_seed(self) -> int:
+        self._check_random_state()
         rs = self.random_state
         if rs is None:
             return int(np.random.default_rng().integers(2**31))
         if isinstance(rs, np.random.Generator):
             return int(rs.integers(2**31))
-        if is_integer(rs) and 0 <= rs < 2**63:
-            return int(rs)
-        raise self._fail(
-            f"`random_state` must be None, an integer >= 0 or a numpy Generator, got {rs!r}"
-        )
+        return int(rs)
 
     # -- workspace ---------------------------------------------------------------
     def _open(self, initial_model: Path | None = None, seed: int | None = None) -> _Runtime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 
@@ -137,6 +138,65 @@ def test_make_policy_spec_round_trip():
     assert isinstance(policy, VWPolicy)
     assert (policy.algo, policy.cover, policy.epsilon, policy.random_state) == ("cover", 4, 0.02, 3)
     assert make_policy(policy.spec).get_params() == policy.get_params()
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("vw:epsilon=nan", "`epsilon` must be a finite number in [0, 1], got nan"),
+        ("vw:epsilon=-0.1", "`epsilon` must be a finite number in [0, 1], got -0.1"),
+        ("vw:algo=epsilon,epsilon=1.5", "`epsilon` must be a finite number in [0, 1], got 1.5"),
+        ("vw:learning_rate=0", "`learning_rate` must be a finite number > 0, got 0"),
+        ("vw:learning_rate=inf", "`learning_rate` must be a finite number > 0, got inf"),
+        ("vw:gamma_scale=-1", "`gamma_scale` must be a finite number > 0, got -1"),
+        (
+            "vw:algo=softmax,softmax_lambda=nan",
+            "`softmax_lambda` must be a finite number >= 0, got nan",
+        ),
+        ("vw:algo=bag,bag=0", "`bag` must be an integer >= 1, got 0"),
+        ("vw:algo=cover,cover=2.5", "`cover` must be an integer >= 1, got 2.5"),
+        ("vw:algo=ucb", "`algo` must be one of squarecb, epsilon, bag, cover, softmax, got 'ucb'"),
+        ("vw:bag=3", "`bag` applies only to algo='bag', not algo='squarecb'"),
+        ("vw:interactions=cx", "`interactions` term 'cx' must combine at least two of"),
+        ("vw:extra_flags=-l 2", "`extra_flags` may not contain `-l`: use `learning_rate`"),
+        (
+            "vw:random_state=-1",
+            "`random_state` must be None, an integer >= 0 or a numpy Generator, got -1",
+        ),
+    ],
+)
+def test_make_policy_refuses_out_of_range_values_at_once(spec, message):
+    # refused when the spec is built (e.g. a model promotion), not when VW first opens
+    prefix = f"policy spec `{spec}`: VWPolicy: "
+    with pytest.raises(PolicyError, match="^" + re.escape(prefix + message)):
+        make_policy(spec)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "vw",
+        *(f"vw:algo={algo}" for algo in ALGOS),
+        "vw:epsilon=0,learning_rate=2",
+        "vw:epsilon=1",
+        "vw:algo=softmax,softmax_lambda=0",
+        "vw:algo=bag,bag=1,random_state=0",
+    ],
+)
+def test_defaults_and_edge_values_still_build_without_opening_vw(spec):
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    policy = make_policy(spec, random_state=rng)
+    assert isinstance(policy, VWPolicy) and "workspace_" not in vars(policy)
+    # the check draws nothing from a Generator: the seed is drawn when VW opens
+    assert rng.bit_generator.state == state
+
+
+def test_a_guarded_vw_spec_checks_its_challenger_values():
+    with pytest.raises(
+        PolicyError, match=r"`epsilon` must be a finite number in \[0, 1\], got nan"
+    ):
+        make_policy("vw:epsilon=nan,guard=true")
 
 
 # -- probabilities ---------------------------------------------------------------------
