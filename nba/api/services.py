@@ -1809,7 +1809,8 @@ class DecisionService:
             first.setdefault(d.customer_id, d.created_at)
             holdout[d.customer_id] = bool(d.holdout)
 
-        def day_of(ts: float) -> dict[str, Any]:
+        def day_of(g: dict[str, Any], ts: float) -> dict[str, Any]:
+            """Group ``g``'s counts for the day of ``ts``."""
             return g["by_day"].setdefault(
                 datetime.fromtimestamp(ts, UTC).date().isoformat(),
                 {
@@ -1836,7 +1837,7 @@ class DecisionService:
             }
         for d in drows:
             g = groups["holdout" if holdout[d.customer_id] else "served"]
-            day = day_of(d.created_at)
+            day = day_of(g, d.created_at)
             g["decisions"] += 1
             day["decisions"] += 1
             if d.channel:
@@ -1856,7 +1857,7 @@ class DecisionService:
             key = outcomes[e.type]
             g = groups["holdout" if holdout[e.customer_id] else "served"]
             g[key] += 1
-            day_of(e.ts)[key] += 1
+            day_of(g, e.ts)[key] += 1
             per_customer[key][e.customer_id] += 1
         for name, g in groups.items():
             g["customers"] = sum(h == (name == "holdout") for h in holdout.values())
