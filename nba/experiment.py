@@ -46,6 +46,7 @@ from nba.exceptions import ConfigError, NBAError
 from nba.policies.spec import check_spec, make_policy
 from nba.simulator.run import DAILY_METRICS, RunResult, run_policy
 from nba.simulator.scenario import Scenario, load_scenario
+from nba.stats import mean_interval, paired_interval
 
 __all__ = [
     "ExperimentError",
@@ -55,7 +56,6 @@ __all__ = [
     "load_experiment",
     "run_experiment",
     "summarize",
-    "paired_interval",
 ]
 
 log = logging.getLogger(__name__)
@@ -138,46 +138,6 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
             raise ExperimentError(f"{p}, policy `{e.name}`: {exc}") from None
     scenario_path = p.parent / cfg.scenario
     return LoadedExperiment(cfg, load_scenario(scenario_path), p, scenario_path)
-
-
-# -- statistics ---------------------------------------------------------------------------
-def _t95(k: int) -> float:
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, k - 1)) if k > 1 else float("nan")
-
-
-def mean_interval(x: np.ndarray) -> tuple[float, list[float]]:
-    """Mean and 95% t-interval across seeds.
-
-    Examples
-    --------
-    >>> m, ci = mean_interval(np.array([1.0, 2.0, 3.0]))
-    >>> m, [round(c, 3) for c in ci]
-    (2.0, [-0.484, 4.484])
-    """
-    x = np.asarray(x, dtype=float)
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, [m, m]
-    h = _t95(len(x)) * float(x.std(ddof=1)) / math.sqrt(len(x))
-    return m, [m - h, m + h]
-
-
-def paired_interval(policy: np.ndarray, base: np.ndarray) -> tuple[float, list[float]]:
-    """Relative lift over the baseline, paired by seed: mean and 95% t-interval.
-
-    Each seed's lift is ``(policy - base) / |base|``.
-
-    Examples
-    --------
-    >>> m, ci = paired_interval(np.array([1.18, 1.2, 1.22]), np.array([1.0, 1.0, 1.0]))
-    >>> round(m, 3), ci[0] > 0
-    (0.2, True)
-    """
-    b = np.asarray(base, dtype=float)
-    lift = (np.asarray(policy, dtype=float) - b) / np.maximum(np.abs(b), 1e-12)
-    return mean_interval(lift)
 
 
 # -- running --------------------------------------------------------------------------------
@@ -427,4 +387,4 @@ def dumps(summary: dict[str, Any]) -> str:
     return json.dumps(clean(summary), indent=2)
 
 
-__all__ += ["LoadedExperiment", "mean_interval", "daily_matrix", "dumps", "DAILY_METRICS"]
+__all__ += ["LoadedExperiment", "daily_matrix", "dumps", "DAILY_METRICS"]

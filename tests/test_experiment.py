@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from nba.cli import app
 from nba.exceptions import ConfigError
-from nba.experiment import load_experiment, paired_interval, run_experiment
+from nba.experiment import load_experiment, run_experiment
 from nba.settings import EXAMPLE_DIR
+from nba.stats import paired_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = str(EXAMPLE_DIR / "scenario.yaml")

@@ -27,7 +27,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +34,20 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from nba.catalog import Catalog
+from nba.clock import DAY, epoch, iso
 from nba.config import load_document
 from nba.events import Event, EventType
 from nba.exceptions import ConfigError, NBAError
+from nba.features.codec import SignalCodec
 from nba.features.encoding import Encoder
-from nba.features.signals import EVENT_CODES, CustomerStates, Signals, signal_definitions
+from nba.features.signals import EVENT_CODES, CustomerStates
 from nba.goals import Goal, attribute_events, outcome_counts, parse_goal
 from nba.guardrails import Guardrails, parse_guardrails
 from nba.pipeline import Decider, DecisionBatch
 from nba.policies.base import Context, LoggedBatch, Policy
 from nba.policies.rules import RulePolicy
 from nba.settings import Settings
+from nba.stats import difference_interval
 from nba.store import repo
 from nba.store.db import LEARNER_LOCK, STARTUP_LOCK, Store, WriterBusy
 from nba.store.schema import (
@@ -82,7 +84,6 @@ MAX_BATCH = 10_000
 MAX_EVENTS = 10_000
 _FEW = 4  # decisions_json renders up to this many decisions row by row
 CONFIG_KINDS = ("catalog", "guardrails", "goal")
-DAY = 86_400.0
 _RULES_SOURCE = "rules"
 _CHAMPION = "models:/nba@champion"
 
@@ -123,85 +124,6 @@ class Runtime:
     codec: SignalCodec
 
 
-class SignalCodec:
-    """A decision's raw signals as one float32 row, and back (the decision log's ``signals``).
-
-    The row holds every numeric signal (in :func:`signal_definitions` order),
-    the days since each message was last sent, and each declared attribute:
-    numeric as is, categorical as the index of its value in the catalog's
-    list (-1 when unknown). Consent is a signal (``<channel>_consent``).
-
-    Examples
-    --------
-    >>> from nba.catalog import Catalog
-    >>> from nba.features.signals import CustomerStates
-    >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
-    ...                          "messages": [{"id": "hi", "stages": ["awareness"]}],
-    ...                          "attributes": {"tier": {"type": "categorical",
-    ...                                                  "values": ["a", "b"]}}})
-    >>> st = CustomerStates(cat, ["c"], attributes={"tier": np.array(["b"], dtype=object)})
-    >>> sig = st.signals(datetime(2026, 1, 1, tzinfo=UTC))
-    >>> codec = SignalCodec(cat)
-    >>> back = codec.decode(codec.encode(sig), sig.customer_ids, sig.now)
-    >>> back.attributes["tier"].tolist(), back.consent.tolist()  # email needs opt-in
-    (['b'], [[False]])
-    """
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.names = tuple(d.name for d in signal_definitions(catalog.channel_ids))
-        self._get = itemgetter(*self.names)  # dozens of names: gives a tuple
-        self.attributes = dict(catalog.attributes)
-        self._codes = {
-            name: {v: float(c) for c, v in enumerate(spec.values)}
-            for name, spec in self.attributes.items()
-            if spec.type != "numeric"
-        }
-
-    def encode(self, signals: Signals) -> np.ndarray:
-        """Shape (n, width) float32."""
-        n, k, m = len(signals), len(self.names), len(self.catalog.message_ids)
-        out = np.empty((n, k + m + len(self.attributes)), dtype=np.float32)
-        # the ~90 signals gathered by one concatenate, written by one (casting) copy
-        out[:, :k] = np.concatenate(self._get(signals.values)).reshape(k, n).T
-        out[:, k : k + m] = signals.days_since_message
-        for j, (name, spec) in enumerate(self.attributes.items()):
-            raw = signals.attributes.get(name)
-            if spec.type == "numeric":
-                out[:, k + m + j] = spec.default if raw is None else raw.astype(np.float64)
-            elif raw is None:
-                out[:, k + m + j] = -1.0
-            else:
-                code = self._codes[name]
-                out[:, k + m + j] = [code.get(v, -1.0) for v in raw.tolist()]
-        return out
-
-    def decode(self, rows: np.ndarray, customer_ids: np.ndarray, now: datetime) -> Signals:
-        """:class:`Signals` from rows :meth:`encode` made."""
-        rows = np.asarray(rows, dtype=np.float64)
-        k, m = len(self.names), len(self.catalog.message_ids)
-        values = {name: rows[:, i] for i, name in enumerate(self.names)}
-        attributes: dict[str, np.ndarray] = {}
-        for j, (name, spec) in enumerate(self.attributes.items()):
-            col = rows[:, k + m + j]
-            if spec.type == "numeric":
-                attributes[name] = col
-            else:
-                known = np.asarray([*spec.values, ""], dtype=object)
-                attributes[name] = known[np.where(col >= 0, col, len(spec.values)).astype(int)]
-        channels = self.catalog.channel_ids
-        return Signals(
-            customer_ids=np.asarray(customer_ids, dtype=object),
-            now=now,
-            channels=channels,
-            message_ids=self.catalog.message_ids,
-            values=values,
-            consent=np.column_stack([values[f"{c}_consent"] > 0.5 for c in channels]),
-            days_since_message=rows[:, k : k + m],
-            attributes=attributes,
-        )
-
-
 @dataclass
 class _Serving:
     """The serving policy and where it came from."""
@@ -217,12 +139,6 @@ class _Serving:
     snapshot_id: int = 0
     learned: int = 0
     last_learn: dict[str, Any] = field(default_factory=dict)
-
-
-def _epoch(ts: datetime) -> float:
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.timestamp()
 
 
 #: The largest event value (a purchase amount) the service accepts: sums of values stay
@@ -252,14 +168,10 @@ def _clock(now: datetime | None, field: str = "now") -> float:
     """
     if now is None:
         return time.time()
-    t = _epoch(now)
+    t = epoch(now)
     if not EARLIEST <= t < LATEST:
         raise InputError(f"`{field}`: expected a time from 1970 to 2199, got {now.isoformat()}")
     return t
-
-
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat()
 
 
 def _checked_ids(customer_ids: Sequence[str]) -> list[str]:
@@ -571,7 +483,7 @@ class DecisionService:
         return [
             {
                 "id": r.id,
-                "at": _iso(r.at),
+                "at": iso(r.at),
                 "who": r.who,
                 "action": r.action,
                 "target": r.target,
@@ -1154,7 +1066,7 @@ class DecisionService:
                 for a, r in enumerate(reason.tolist())
                 if r >= 0
             ],
-            "created_at": _iso(row.created_at),
+            "created_at": iso(row.created_at),
             "holdout": row.holdout,
             "distribution": {
                 ids_of[a]: float(probs[a]) for a in np.flatnonzero(reason < 0) if a < len(ids_of)
@@ -1163,7 +1075,7 @@ class DecisionService:
             "context": None if row.request_context is None else json.loads(row.request_context),
             "events": joined,
             "reward": row.reward if row.closed else so_far,
-            "window_end": _iso(row.window_end),
+            "window_end": iso(row.window_end),
             "window_closed": bool(row.closed) or t >= row.window_end,
             "reward_final": bool(row.closed),
             "learned": bool(row.learned),
@@ -1283,7 +1195,7 @@ class DecisionService:
             cust_code.setdefault(d.customer_id, len(cust_code))
         for e in new:
             cust_code.setdefault(e.customer_id, len(cust_code))
-        ev_ts = np.array([_epoch(e.timestamp) for e in new])
+        ev_ts = np.array([epoch(e.timestamp) for e in new])
         if dec:
             target, _ = attribute_events(
                 np.array([cust_code[d.customer_id] for d in dec]),
@@ -1369,7 +1281,7 @@ class DecisionService:
             "decisions": [
                 {
                     "decision_id": d.decision_id,
-                    "created_at": _iso(d.created_at),
+                    "created_at": iso(d.created_at),
                     "action": None
                     if d.action == 0
                     else {"message_id": d.message_id, "channel": d.channel},
@@ -1506,7 +1418,7 @@ class DecisionService:
             "learned": learned,
             "policy": {"name": s.policy.name, "version": s.policy.version},
         }
-        s.last_learn = out | {"at": _iso(time.time())}
+        s.last_learn = out | {"at": iso(time.time())}
         return out
 
     def _join_and_close(self, t: float) -> tuple[int, int]:
@@ -1870,7 +1782,7 @@ class DecisionService:
             )
             for key in ("conversions", "unsubscribes")
         }
-        return {"since": _iso(since), "until": _iso(t), **groups, "lift": lift}
+        return {"since": iso(since), "until": iso(t), **groups, "lift": lift}
 
     # -- guardrails dry run ----------------------------------------------------------
     def guardrails_dry_run(
@@ -2118,10 +2030,7 @@ def _lift(per_customer: np.ndarray, holdout: np.ndarray) -> dict[str, Any]:
     h_mean = float(held.mean()) if held.size else None
     diff = ci = relative = None
     if s_mean is not None and h_mean is not None:
-        diff = s_mean - h_mean
-        if served.size > 1 and held.size > 1:
-            se = math.sqrt(served.var(ddof=1) / served.size + held.var(ddof=1) / held.size)
-            ci = [diff - 1.96 * se, diff + 1.96 * se]
+        diff, ci = difference_interval(served, held)
         relative = diff / h_mean if h_mean > 0 else None
     return {
         "served": s_mean,
@@ -2149,7 +2058,7 @@ def _event_key(e: Event) -> tuple[Any, ...]:
     return (
         e.customer_id,
         EventType(e.type),
-        _epoch(e.timestamp),
+        epoch(e.timestamp),
         e.decision_id,
         e.channel,
         e.message_id,
@@ -2162,7 +2071,7 @@ def _event_dict(e: Any) -> dict[str, Any]:
     return {
         "event_id": e.event_id,
         "type": e.type,
-        "timestamp": _iso(e.ts),
+        "timestamp": iso(e.ts),
         "decision_id": e.decision_id,
         "channel": e.channel,
         "message_id": e.message_id,

@@ -8,7 +8,6 @@ else ``sqlite:///mlflow.db`` in the working directory).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,6 @@ from nba.cli import JsonOpt, app, console, emit_json, user_errors, write_atomica
 
 #: MLflow experiment of the offline commands.
 EXPERIMENT = "nba-offline"
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
 LogsOpt = typer.Option(..., "--logs", help="Logged decisions: .parquet, .csv or .jsonl.")
 MappingOpt = typer.Option(
@@ -54,7 +52,9 @@ def _mlflow_run(run_name: str) -> Iterator[Any]:
 
     for name in ("alembic", "mlflow"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    from nba.tracking.runs import default_tracking_uri
+
+    uri = default_tracking_uri()
     try:
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment(EXPERIMENT)

@@ -2,7 +2,6 @@
 
 from nba.features.encoding import Encoder
 from nba.features.signals import (
-    DAY,
     EVENT_CODES,
     NEVER_DAYS,
     WINDOWS,
@@ -13,7 +12,6 @@ from nba.features.signals import (
 )
 
 __all__ = [
-    "DAY",
     "EVENT_CODES",
     "NEVER_DAYS",
     "WINDOWS",

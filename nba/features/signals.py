@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from nba.catalog import STAGES, Catalog
+from nba.clock import DAY, epoch
 from nba.events import Event, EventType
 from nba.exceptions import ProfileError
 
 __all__ = [
-    "DAY",
     "WINDOWS",
     "NEVER_DAYS",
     "SignalDef",
@@ -38,7 +38,6 @@ __all__ = [
     "EVENT_CODES",
 ]
 
-DAY = 86_400.0
 #: Windows (days) of the windowed counts.
 WINDOWS: tuple[int, ...] = (7, 30, 90)
 _RING = 90
@@ -202,12 +201,6 @@ def _utc_offset(now: datetime, zone: str) -> float:
     """Seconds to add to UTC to get local time in ``zone`` at instant ``now``."""
     offset = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(_zone(zone)).utcoffset()
     return 0.0 if offset is None else offset.total_seconds()
-
-
-def _epoch(ts: datetime) -> float:
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.timestamp()
 
 
 class _Layout:
@@ -395,7 +388,7 @@ class CustomerStates:
         msgs = np.array([self._message_index(e.message_id) for e in events], dtype=np.int64)
         self.apply_arrays(
             rows,
-            np.array([_epoch(e.timestamp) for e in events]),
+            np.array([epoch(e.timestamp) for e in events]),
             np.array([EVENT_CODES[EventType(e.type)] for e in events], dtype=np.int64),
             chans,
             msgs,
@@ -506,7 +499,7 @@ class CustomerStates:
         k = len(rows)
         self.apply_arrays(
             np.asarray(rows, dtype=np.int64),
-            np.full(k, _epoch(when)),
+            np.full(k, epoch(when)),
             np.full(k, EVENT_CODES[EventType.SENT], dtype=np.int64),
             np.asarray(channels, dtype=np.int64),
             np.asarray(messages, dtype=np.int64),
@@ -558,7 +551,7 @@ class CustomerStates:
         """
         sel: np.ndarray | slice = slice(None) if rows is None else np.asarray(rows)
         lay = self._layout
-        t = _epoch(now)
+        t = epoch(now)
         today = math.floor(t / DAY)
         sums = self._window_sums(today, sel)
         w_of = lay.w_of

@@ -22,12 +22,13 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from nba.clock import DAY, HOUR
 from nba.events import Event, EventType
 from nba.features.signals import EVENT_CODES, CustomerStates
 from nba.guardrails import Guardrails
 from nba.pipeline import Decider, DecisionBatch
 from nba.policies.base import Policy
-from nba.simulator.modifiers import DAY, HOUR, Drift, Fatigue
+from nba.simulator.modifiers import Drift, Fatigue
 from nba.simulator.population import Population, Traits
 from nba.simulator.response import ResponseModel
 from nba.simulator.scenario import Scenario

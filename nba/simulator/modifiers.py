@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from nba.clock import DAY, HOUR
 from nba.simulator.population import drifted_segments
 from nba.simulator.scenario import DelaySpec, DriftSpec, SegmentSpec
 
 __all__ = ["Fatigue", "Delays", "Drift"]
 
-HOUR = 3600.0
-DAY = 86_400.0
 
 
 class Fatigue:

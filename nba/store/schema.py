@@ -96,7 +96,7 @@ decisions = Table(
     Column("catalog_version", Integer, nullable=False),
     Column("x", LargeBinary, nullable=False),  # float32 (n_features,)
     # float32: the raw signals, days since each message, attribute codes (see
-    # nba.api.services.SignalCodec) — what rule policies and what-ifs read
+    # nba.features.codec.SignalCodec) — what rule policies and what-ifs read
     Column("signals", LargeBinary, nullable=True),
     Column("allowed", LargeBinary, nullable=False),  # np.packbits of (n_actions,)
     Column("window_end", Float, nullable=False),
