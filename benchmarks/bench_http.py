@@ -159,7 +159,7 @@ def _pct(xs: list[float], q: float) -> float:
 def _fill_log(url: str, n: int) -> None:
     """Log ``n`` decisions for new customers (calls of 10,000, at the requests' clock)
     before the server starts."""
-    from nba.api.services import DecisionService
+    from nba.service import DecisionService
     from nba.settings import Settings
 
     service = DecisionService(

@@ -16,6 +16,13 @@ __all__ = [
     "PolicyError",
     "PolicySpecError",
     "NotFittedError",
+    "ServiceError",
+    "InputError",
+    "NotFoundError",
+    "AuthError",
+    "ForbiddenError",
+    "TooLargeError",
+    "BusyError",
 ]
 
 
@@ -49,3 +56,32 @@ class PolicySpecError(PolicyError):
 
 class NotFittedError(PolicyError):
     """A policy that needs learned state was asked to save before learning."""
+
+
+class ServiceError(NBAError):
+    """An error of the decision service (:mod:`nba.service`) or of a command using it."""
+
+
+class InputError(ServiceError):
+    """A request or command's input is well-formed but its content is wrong (names the field)."""
+
+
+class NotFoundError(ServiceError):
+    """The thing asked for does not exist."""
+
+
+class AuthError(ServiceError):
+    """No API key, or an unknown or revoked one."""
+
+
+class ForbiddenError(ServiceError):
+    """The key's role may not do this."""
+
+
+class TooLargeError(ServiceError):
+    """A request asks for more than the service accepts in one call."""
+
+
+class BusyError(ServiceError):
+    """The service could not do it now, nothing was stored, and the same request may
+    be retried (HTTP 503 with ``Retry-After``)."""

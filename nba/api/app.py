@@ -23,11 +23,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from nba.exceptions import NBAError
+from nba.service import DecisionService
 from nba.settings import Settings, get_settings
 
-from .errors import status_of
+from .errors import nba_error_handler
 from .grouping import DecisionGroups
-from .services import DecisionService
 
 __all__ = ["create_app"]
 
@@ -45,7 +45,7 @@ def _metrics(app: FastAPI, service: DecisionService, groups: DecisionGroups) -> 
     learned = Gauge(
         "nba_policy_examples", "Examples the serving policy learned from", registry=registry
     )
-    learned.set_function(lambda: float(service._serving.learned))
+    learned.set_function(lambda: float(service.serving.current.learned))
     group_size = Gauge(
         "nba_decision_group_size",
         "Mean number of single-decision requests decided together (recent groups)",
@@ -159,11 +159,7 @@ def create_app(
     app.state.decision_groups = groups = DecisionGroups(service)
     _metrics(app, service, groups)
 
-    @app.exception_handler(NBAError)
-    async def nba_error(_request: Request, exc: NBAError) -> JSONResponse:
-        status = status_of(exc)
-        headers = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}.get(status)
-        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+    app.add_exception_handler(NBAError, nba_error_handler)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

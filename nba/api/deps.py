@@ -15,8 +15,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from nba.service import DecisionService, Principal
+
 from .grouping import DecisionGroups
-from .services import DecisionService, Principal
 
 __all__ = ["get_groups", "get_service", "require"]
 

@@ -1,49 +1,23 @@
-"""Errors of the service layer, and their HTTP statuses (one table, one handler)."""
+"""nba's errors as HTTP statuses: one table, and the one exception handler that uses it."""
 
 from __future__ import annotations
 
-from nba.exceptions import ConfigError, NBAError, PolicyError
+from fastapi import Request
+from fastapi.responses import JSONResponse
 
-__all__ = [
-    "ServiceError",
-    "InputError",
-    "NotFoundError",
-    "AuthError",
-    "ForbiddenError",
-    "TooLargeError",
-    "BusyError",
-    "status_of",
-]
+from nba.exceptions import (
+    AuthError,
+    BusyError,
+    ConfigError,
+    ForbiddenError,
+    InputError,
+    NBAError,
+    NotFoundError,
+    PolicyError,
+    TooLargeError,
+)
 
-
-class ServiceError(NBAError):
-    """An error of the decision service."""
-
-
-class InputError(ServiceError):
-    """A request is well-formed JSON but its content is wrong (names the field)."""
-
-
-class NotFoundError(ServiceError):
-    """The thing asked for does not exist."""
-
-
-class AuthError(ServiceError):
-    """No API key, or an unknown or revoked one."""
-
-
-class ForbiddenError(ServiceError):
-    """The key's role may not do this."""
-
-
-class TooLargeError(ServiceError):
-    """A request asks for more than the service accepts in one call."""
-
-
-class BusyError(ServiceError):
-    """The service could not do it now, nothing was stored, and the same request may
-    be retried (HTTP 503 with ``Retry-After``)."""
-
+__all__ = ["status_of", "nba_error_handler"]
 
 _STATUS: tuple[tuple[type[NBAError], int], ...] = (
     (AuthError, 401),
@@ -55,6 +29,7 @@ _STATUS: tuple[tuple[type[NBAError], int], ...] = (
     (PolicyError, 422),
     (BusyError, 503),
 )
+_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}
 
 
 def status_of(exc: NBAError) -> int:
@@ -69,3 +44,11 @@ def status_of(exc: NBAError) -> int:
         if isinstance(exc, klass):
             return status
     return 400
+
+
+async def nba_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """The response to an nba error: ``{"detail": message}`` with its status (and
+    ``WWW-Authenticate`` on 401, ``Retry-After`` on 503)."""
+    assert isinstance(exc, NBAError)
+    status = status_of(exc)
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=_HEADERS.get(status))

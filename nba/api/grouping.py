@@ -15,7 +15,7 @@ nothing acknowledged is lost. Requests only share a group when they ask the
 same way (time, trigger, context, dry run); a customer asked for twice goes
 into a later group. A group that cannot be decided on the loop without
 waiting (PostgreSQL, whose statements wait on the network; SQLite's write
-lock taken: see :meth:`~nba.api.services.DecisionService.decide_now`) is
+lock taken: see :meth:`~nba.service.DecisionService.decide_now`) is
 decided in a worker thread, still as one transaction. A group that fails is
 handed back: each of its requests then goes through the worker thread on its
 own, and gets its own result or its own error.
@@ -32,7 +32,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from .services import DecisionService
+from nba.service import DecisionService
 
 __all__ = ["DecisionGroups"]
 

@@ -121,14 +121,14 @@ def write_atomically(
     >>> out = Path(tempfile.mkdtemp()) / "report.txt"
     >>> write_atomically(out, lambda tmp: tmp.write_text("done")).read_text()
     'done'
-    >>> from nba.api.errors import InputError
+    >>> from nba.exceptions import InputError
     >>> try:
     ...     write_atomically(out.parent, lambda tmp: tmp.write_text("x"))
     ... except InputError as exc:
     ...     print(str(exc).endswith(": Is a directory"))
     True
     """
-    from nba.api.errors import InputError
+    from nba.exceptions import InputError
 
     tmp: Path | None = None
     made: list[Path] = []

@@ -46,7 +46,7 @@ def serve(
         import uvicorn
 
         from nba.api.logs import log_config
-        from nba.api.services import check_settings
+        from nba.service import check_settings
         from nba.settings import get_settings
         from nba.store.db import Store
 
@@ -71,22 +71,16 @@ def keys_create(
 ) -> None:
     """Create an API key (printed once; only its hash is stored)."""
     with user_errors():
-        import time
-
-        from nba.api.errors import InputError
+        from nba.service.auth import create_key
         from nba.settings import get_settings
-        from nba.store import repo
         from nba.store.db import Store
 
-        if role not in repo.ROLES:
-            raise InputError(f"`--role`: expected one of {', '.join(repo.ROLES)}, got {role!r}")
         store = Store(get_settings().database_url)
-        with store.write() as conn:
-            key_id, key = repo.create_key(conn, role, time.time())
-            repo.add_audit(
-                conn, "cli", "create", "key", None, {"key_id": key_id, "role": role}, time.time()
-            )
-        store.dispose()
+        try:
+            made = create_key(store, role, "cli", field="--role")
+        finally:
+            store.dispose()
+        key_id, key = made["key_id"], made["key"]
         if as_json:
             emit_json({"key_id": key_id, "key": key, "role": role})
             return
@@ -102,17 +96,18 @@ def export(
 ) -> None:
     """Export the decision log (closed decisions with their rewards)."""
     with user_errors():
-        from nba.api.errors import InputError
-        from nba.api.services import DecisionService
+        from nba.exceptions import InputError
+        from nba.service.export import logged_decisions
         from nba.settings import get_settings
+        from nba.store.db import Store
 
         if fmt not in ("parquet", "dsjson"):
             raise InputError(f"`--format`: expected parquet or dsjson, got {fmt!r}")
-        service = DecisionService(get_settings(), champion_lookup=False)
+        store = Store(get_settings().database_url)
         try:
-            logs = service.logged_decisions()
+            logs = logged_decisions(store)
         finally:
-            service.stop()
+            store.dispose()
         if fmt == "parquet":
             from nba.evaluation.logs import write_logs
 

@@ -7,7 +7,7 @@ exact under concurrency:
   time across processes) and, inside one process, takes a lock first so that
   threads queue instead of spinning on ``SQLITE_BUSY``.
 - PostgreSQL: the customers' rows are locked with ``SELECT ... FOR UPDATE``
-  (:func:`nba.store.repo.lock_customers`) and budget counters are incremented
+  (:func:`nba.store.customers.lock_customers`) and budget counters are incremented
   with conditional ``UPDATE``s, so several server processes can share the work.
 
 :meth:`Store.write_now` is the same write transaction for a caller that must
@@ -31,7 +31,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from nba.exceptions import ConfigError
 from nba.store.schema import OBSOLETE_INDEXES, metadata
 
-__all__ = ["Store", "WriterBusy", "make_engine", "STARTUP_LOCK", "LEARNER_LOCK"]
+__all__ = ["Store", "WriterBusy", "make_engine", "ping", "STARTUP_LOCK", "LEARNER_LOCK"]
 
 #: :meth:`Store.write_now`: how long it tries to start its transaction, and how often.
 #: SQLite's own busy handler sleeps at least 1 ms between tries, whereas a background
@@ -214,6 +214,11 @@ class Store:
         self._checkpointer = threading.Thread(target=run, name="nba-checkpoint", daemon=True)
         self._checkpointer.start()
 
+    @property
+    def checkpointing(self) -> bool:
+        """Whether the background checkpoint thread runs (see :meth:`start_checkpoints`)."""
+        return self._checkpointer is not None
+
     def create_schema(self) -> None:
         """Create missing tables and indexes, and drop indexes earlier versions made
         (idempotent, safe from several processes)."""
@@ -335,3 +340,8 @@ class Store:
         self.engine.dispose()
         if self._now_engine is not None:
             self._now_engine.dispose()
+
+
+def ping(conn: Connection) -> None:
+    """Check that the database answers (``SELECT 1``)."""
+    conn.exec_driver_sql("SELECT 1")

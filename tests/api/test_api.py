@@ -590,13 +590,13 @@ def test_a_configuration_file_the_database_overrides_is_named(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The files only seed an empty database: a changed one is not silently ignored."""
-    from nba.api.services import DecisionService
+    from nba.service import DecisionService
 
     url = f"sqlite:///{tmp_path / 'nba.db'}"
     DecisionService(Settings(database_url=url), champion_lookup=False, learn_interval=0).stop()
     goal = tmp_path / "goal.yaml"
     goal.write_text("weights: {purchase: 2.0}\n")
-    with caplog.at_level(logging.WARNING, logger="nba.api.services"):
+    with caplog.at_level(logging.WARNING, logger="nba.service.config"):
         DecisionService(
             Settings(database_url=url, goal=goal), champion_lookup=False, learn_interval=0
         ).stop()
@@ -909,7 +909,7 @@ def test_background_worker_gives_funnel_learners_the_outcomes(tmp_path: Path) ->
                 break
             time.sleep(0.1)
         assert c.get("/healthz").json()["policy"]["version"] == "6"
-        policy = app.state.service._serving.policy
+        policy = app.state.service.serving.policy
         assert policy.uses_outcomes_
         assert int(policy.models_["open"].count.sum()) == len(contacts)
         # column 0 is the encoder's bias: X^T y there sums the opens learned

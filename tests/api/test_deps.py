@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 
 from nba.api import deps
 from nba.api.app import create_app
-from nba.api.errors import AuthError
-from nba.api.services import DecisionService, Principal
+from nba.exceptions import AuthError
+from nba.service import DecisionService, Principal
+from nba.service.auth import KeyRing
 from nba.settings import Settings
 
 ADMIN = "test-admin-key-0123456789abcdef"
@@ -54,7 +55,7 @@ def test_only_an_unknown_key_goes_to_a_worker_thread(
         return await real(func, *args)
 
     monkeypatch.setattr(deps, "run_in_threadpool", counting)
-    monkeypatch.setattr(DecisionService, "key_ttl", 3600.0)  # however slow the machine
+    monkeypatch.setattr(KeyRing, "key_ttl", 3600.0)  # however slow the machine
     s = Settings(database_url=f"sqlite:///{tmp_path / 'nba.db'}", admin_key=ADMIN)
     with TestClient(create_app(s, learn_interval=0, champion_lookup=False)) as c:
         admin = {"Authorization": f"Bearer {ADMIN}"}

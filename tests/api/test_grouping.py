@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from nba.api.grouping import MAX_GROUP, DecisionGroups
-from nba.api.services import DecisionService
+from nba.service import DecisionService
 from nba.settings import Settings
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)

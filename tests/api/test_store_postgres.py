@@ -5,10 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from nba.api.services import DecisionService
 from nba.events import Event, EventType
+from nba.service import DecisionService
 from nba.settings import Settings
-from nba.store import Store, repo
+from nba.store import Store, budgets
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
@@ -18,15 +18,15 @@ def test_take_budget_exact_on_postgres(postgres_url: str) -> None:
 
     def take() -> bool:
         with store.write() as conn:
-            return repo.take_budget(conn, "sms", 100, 1, 7)
+            return budgets.take_budget(conn, "sms", 100, 1, 7)
 
     with ThreadPoolExecutor(20) as pool:
         assert sum(pool.map(lambda _: take(), range(40))) == 7
     with store.write() as conn:  # more than the budget on a new day: nothing counted
-        assert not repo.take_budget(conn, "sms", 101, 8, 7)
-        assert repo.take_budget(conn, "sms", 101, 7, 7)
-        assert not repo.take_budget(conn, "sms", 101, 1, 7)
-        assert repo.budget_used(conn, ["sms"], 101) == {"sms": 7}
+        assert not budgets.take_budget(conn, "sms", 101, 8, 7)
+        assert budgets.take_budget(conn, "sms", 101, 7, 7)
+        assert not budgets.take_budget(conn, "sms", 101, 1, 7)
+        assert budgets.budget_used(conn, ["sms"], 101) == {"sms": 7}
     store.dispose()
 
 

@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 import nba.cli.service  # noqa: F401  (registers the commands)
-from nba.api.services import DecisionService
 from nba.cli import app
+from nba.service import DecisionService
 from nba.settings import Settings, get_settings
-from nba.store import Store, repo
+from nba.store import Store, keys
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_keys_create_json(db_env: str) -> None:
     assert doc["role"] == "marketer" and doc["key"].startswith("nba_")
     store = Store(db_env)
     with store.read() as conn:
-        assert repo.role_of_key(conn, doc["key"]) == (doc["key_id"], "marketer")
+        assert keys.role_of_key(conn, doc["key"]) == (doc["key_id"], "marketer")
 
 
 def test_keys_create_rejects_unknown_role(db_env: str) -> None:

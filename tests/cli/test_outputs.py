@@ -17,9 +17,9 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from nba.api.errors import InputError
 from nba.cli import app, write_atomically
 from nba.evaluation import read_logs, synthetic_logs, write_logs
+from nba.exceptions import InputError
 from nba.settings import EXAMPLE_DIR
 
 SCENARIO = str(EXAMPLE_DIR / "scenario.yaml")

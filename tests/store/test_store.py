@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from sqlalchemy import insert, select
 
-from nba.api.services import DecisionService
 from nba.catalog import Catalog
 from nba.exceptions import ConfigError
+from nba.service import DecisionService
 from nba.settings import Settings
-from nba.store import Store, repo
+from nba.store import Store, budgets, config, customers, keys, snapshots
 from nba.store.db import WriterBusy
 from nba.store.schema import events
 
@@ -76,26 +76,26 @@ def test_an_earlier_schema_gets_the_partial_indexes(tmp_path: Path) -> None:
 
 def test_write_rolls_back_on_error(store: Store) -> None:
     with pytest.raises(RuntimeError), store.write() as conn:
-        repo.ensure_customers(conn, ["a"], 0.0)
+        customers.ensure_customers(conn, ["a"], 0.0)
         raise RuntimeError("boom")
     with store.read() as conn:
-        assert repo.load_customers(conn, ["a"]) == {}
+        assert customers.load_customers(conn, ["a"]) == {}
 
 
 def test_write_now_rolls_back_a_failed_transaction_and_goes_on(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'nba.db'}")
     with pytest.raises(RuntimeError), store.write_now() as conn:
-        repo.ensure_customers(conn, ["lost"], 0.0)
+        customers.ensure_customers(conn, ["lost"], 0.0)
         raise RuntimeError("boom")
     with store.write_now() as conn:  # the kept connection is usable again
-        repo.ensure_customers(conn, ["kept"], 0.0)
+        customers.ensure_customers(conn, ["kept"], 0.0)
     with store.read() as conn:
-        assert set(repo.load_customers(conn, ["lost", "kept"])) == {"kept"}
+        assert set(customers.load_customers(conn, ["lost", "kept"])) == {"kept"}
     store.dispose()
     with store.write_now() as conn:  # and after dispose(), a new one is opened
-        repo.ensure_customers(conn, ["again"], 0.0)
+        customers.ensure_customers(conn, ["again"], 0.0)
     with store.read() as conn:
-        assert set(repo.load_customers(conn, ["again"])) == {"again"}
+        assert set(customers.load_customers(conn, ["again"])) == {"again"}
 
 
 def test_background_checkpoints_keep_the_log_bounded(tmp_path: Path) -> None:
@@ -108,25 +108,25 @@ def test_background_checkpoints_keep_the_log_bounded(tmp_path: Path) -> None:
     blob = "x" * 3000
     for i in range(1500):  # ~6 MB of log, written in many commits
         with store.write() as conn:
-            repo.ensure_customers(conn, [f"{blob}{i}"], 0.0)
+            customers.ensure_customers(conn, [f"{blob}{i}"], 0.0)
         if i % 100 == 0:
             time.sleep(0.02)
     time.sleep(0.2)
     # the log was started over: it is far smaller than what went through it
     assert (tmp_path / "nba.db-wal").stat().st_size < path.stat().st_size / 2
     store.dispose()
-    assert store._checkpointer is None
+    assert not store.checkpointing
     other = Store(f"sqlite:///{path}")  # everything is in the database file
     with other.read() as conn:
-        assert len(repo.load_customers(conn, [f"{blob}{i}" for i in (0, 1499)])) == 2
+        assert len(customers.load_customers(conn, [f"{blob}{i}" for i in (0, 1499)])) == 2
 
 
 def test_write_now_starts_at_once_or_not_at_all(tmp_path: Path, writer_elsewhere: Any) -> None:
     store = Store(f"sqlite:///{tmp_path / 'nba.db'}")
     with store.write_now() as conn:
-        repo.ensure_customers(conn, ["a"], 0.0)
+        customers.ensure_customers(conn, ["a"], 0.0)
     with store.read() as conn:
-        assert set(repo.load_customers(conn, ["a"])) == {"a"}  # committed
+        assert set(customers.load_customers(conn, ["a"])) == {"a"}  # committed
     t = time.perf_counter()
     with writer_elsewhere(store), pytest.raises(WriterBusy), store.write_now():
         pass  # another thread of this process writes
@@ -135,10 +135,10 @@ def test_write_now_starts_at_once_or_not_at_all(tmp_path: Path, writer_elsewhere
     with other.write() as conn:
         with pytest.raises(WriterBusy), store.write_now():
             pass
-        repo.ensure_customers(conn, ["b"], 0.0)
+        customers.ensure_customers(conn, ["b"], 0.0)
     assert time.perf_counter() - t < 5.0  # not the 30 s busy timeout
     with store.write_now() as conn:  # free again; the other's row is there
-        assert set(repo.load_customers(conn, ["a", "b"])) == {"a", "b"}
+        assert set(customers.load_customers(conn, ["a", "b"])) == {"a", "b"}
     with Store("sqlite://").write_now() as conn:  # in memory too
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     other.dispose()
@@ -166,7 +166,7 @@ def test_write_now_starts_as_soon_as_a_momentary_lock_is_gone(
 
     monkeypatch.setattr(db.time, "sleep", sleep)
     with store.write_now() as conn:
-        repo.ensure_customers(conn, ["a"], 0.0)
+        customers.ensure_customers(conn, ["a"], 0.0)
     assert polls == [db.WRITE_NOW_POLL]
     other.close()
     store.dispose()
@@ -180,7 +180,7 @@ def test_history_builds_the_same_states_as_the_events(store: Store, catalog: Cat
         ("e4", "c2", "unsubscribed", NOW.timestamp() - 30, "sms", None, {}),
     ]
     with store.write() as conn:
-        repo.ensure_customers(conn, ["c1", "c2"], 0.0)
+        customers.ensure_customers(conn, ["c1", "c2"], 0.0)
         conn.execute(
             insert(events),
             [
@@ -202,9 +202,9 @@ def test_history_builds_the_same_states_as_the_events(store: Store, catalog: Cat
                 for e, c, t, ts, ch, m, p in rows
             ],
         )
-        hist = repo.load_history(conn, catalog, ["c1", "c2", "cold"])
+        hist = customers.load_history(conn, catalog, ["c1", "c2", "cold"])
         states = hist.to_states(
-            catalog, ["c1", "c2", "cold"], repo.load_customers(conn, ["c1", "c2", "cold"])
+            catalog, ["c1", "c2", "cold"], customers.load_customers(conn, ["c1", "c2", "cold"])
         )
     sig = states.signals(NOW)
     assert sig["email_opens_7d"].tolist() == [1.0, 0.0, 0.0]
@@ -218,7 +218,7 @@ def test_history_folds_contacts_and_events_like_the_events_one_by_one(tmp_path: 
     from nba.features.signals import CustomerStates
 
     svc = _service(tmp_path)
-    catalog = svc._runtime.catalog
+    catalog = svc.runtime.catalog
     ids = [f"h{i}" for i in range(20)]
     _, batch = svc.decide(ids, NOW)
     i = next(k for k in range(20) if batch.action[k] != 0)
@@ -242,8 +242,8 @@ def test_history_folds_contacts_and_events_like_the_events_one_by_one(tmp_path: 
         ]
     )
     with svc.store.read() as conn:
-        rows = repo.load_customers(conn, [cid])
-        got = repo.load_history(conn, catalog, [cid]).to_states(catalog, [cid], rows)
+        rows = customers.load_customers(conn, [cid])
+        got = customers.load_history(conn, catalog, [cid]).to_states(catalog, [cid], rows)
     want = CustomerStates(catalog, [cid])
     want.apply_events(
         [
@@ -265,47 +265,47 @@ def test_history_folds_contacts_and_events_like_the_events_one_by_one(tmp_path: 
 def test_take_budget_is_exact_under_threads(store: Store) -> None:
     def take() -> bool:
         with store.write() as conn:
-            return repo.take_budget(conn, "sms", 100, 1, 7)
+            return budgets.take_budget(conn, "sms", 100, 1, 7)
 
     with ThreadPoolExecutor(16) as pool:
         got = list(pool.map(lambda _: take(), range(40)))
     assert sum(got) == 7
     with store.read() as conn:
-        assert repo.budget_used(conn, ["sms", "email"], 100) == {"sms": 7, "email": 0}
+        assert budgets.budget_used(conn, ["sms", "email"], 100) == {"sms": 7, "email": 0}
     with store.write() as conn:  # more than the budget on a new day: nothing counted
-        assert not repo.take_budget(conn, "sms", 101, 8, 7)
-        assert repo.take_budget(conn, "sms", 101, 7, 7)  # all of it, at once
-        assert not repo.take_budget(conn, "sms", 101, 1, 7)
-        assert repo.budget_used(conn, ["sms"], 101) == {"sms": 7}
+        assert not budgets.take_budget(conn, "sms", 101, 8, 7)
+        assert budgets.take_budget(conn, "sms", 101, 7, 7)  # all of it, at once
+        assert not budgets.take_budget(conn, "sms", 101, 1, 7)
+        assert budgets.budget_used(conn, ["sms"], 101) == {"sms": 7}
 
 
 def test_keys_are_stored_hashed(store: Store) -> None:
     with store.write() as conn:
-        key_id, key = repo.create_key(conn, "app", time.time())
+        key_id, key = keys.create_key(conn, "app", time.time())
     with store.read() as conn:
-        assert repo.role_of_key(conn, key) == (key_id, "app")
-        assert repo.role_of_key(conn, key + "x") is None
+        assert keys.role_of_key(conn, key) == (key_id, "app")
+        assert keys.role_of_key(conn, key + "x") is None
         raw = conn.exec_driver_sql("SELECT key_hash FROM api_keys").scalar()
-    assert raw == repo.hash_key(key) and key not in raw
+    assert raw == keys.hash_key(key) and key not in raw
 
 
 def test_config_versions_and_audit(store: Store) -> None:
     with store.write() as conn:
-        assert repo.put_config(conn, "goal", {"a": 1}, "me", 1.0) == 1
-        assert repo.put_config(conn, "goal", {"a": 2}, "me", 2.0) == 2
-        repo.add_audit(conn, "me", "update", "goal", {"a": 1}, {"a": 2}, 2.0)
+        assert config.put_config(conn, "goal", {"a": 1}, "me", 1.0) == 1
+        assert config.put_config(conn, "goal", {"a": 2}, "me", 2.0) == 2
+        config.add_audit(conn, "me", "update", "goal", {"a": 1}, {"a": 2}, 2.0)
     with store.read() as conn:
-        assert repo.latest_config(conn, "goal").document == {"a": 2}
-        assert repo.config_head(conn) == 2
-        (entry,) = repo.list_audit(conn, "goal")
+        assert config.latest_config(conn, "goal").document == {"a": 2}
+        assert config.config_head(conn) == 2
+        (entry,) = config.list_audit(conn, "goal")
     assert (entry.who, entry.before, entry.after) == ("me", {"a": 1}, {"a": 2})
 
 
-def _service(tmp_path: Path, **kw: object) -> DecisionService:
+def _service(tmp_path: Path, random_state: int = 0, **kw: object) -> DecisionService:
     return DecisionService(
         Settings(database_url=f"sqlite:///{tmp_path / 'svc.db'}", **kw),  # type: ignore[arg-type]
         champion_lookup=False,
-        random_state=0,
+        random_state=random_state,
     )
 
 
@@ -362,7 +362,7 @@ def test_snapshot_lets_a_restart_continue(tmp_path: Path) -> None:
     again = _service(tmp_path, model_uri="linucb")
     assert again.policy_info()["version"] == "30"
     # the restored policy decides like the one that was snapshotted
-    probs = again._serving.policy.predict_proba(batch.context, batch.guardrails.allowed)
+    probs = again.serving.policy.predict_proba(batch.context, batch.guardrails.allowed)
     assert np.allclose(probs.sum(axis=1), 1.0)
     with again.store.read() as conn:
         assert conn.execute(select(events.c.event_id)).first() is None
@@ -380,8 +380,7 @@ def test_event_racing_its_decision_is_joined_later(tmp_path: Path) -> None:
     )
     did = probe.decide(["r1"], NOW)[1].decision_ids[0]
     probe.stop()
-    svc = _service(tmp_path)
-    svc._rng = np.random.default_rng(7)
+    svc = _service(tmp_path, random_state=7)
     click = Event("r1", EventType.CLICKED, NOW, decision_id=did, event_id="early")
     assert svc.ingest_events([click])["unknown_decision"] == 1
     _, batch = svc.decide(["r1"], NOW)
@@ -403,8 +402,8 @@ def test_only_recent_snapshots_are_kept(store: Store) -> None:
 
     policy = make_policy("random", random_state=0)
     with store.write() as conn:
-        ids = [repo.save_snapshot(conn, policy, "src", float(i)) for i in range(8)]
-        repo.save_snapshot(conn, policy, "other", 0.0)
+        ids = [snapshots.save_snapshot(conn, policy, "src", float(i)) for i in range(8)]
+        snapshots.save_snapshot(conn, policy, "other", 0.0)
     with store.read() as conn:
         left = (
             conn.exec_driver_sql("SELECT id FROM policy_snapshots WHERE source = 'src' ORDER BY id")
@@ -412,19 +411,19 @@ def test_only_recent_snapshots_are_kept(store: Store) -> None:
             .all()
         )
         assert list(left) == ids[-5:]
-        assert repo.load_snapshot(conn, "src").name == "random"
-        assert repo.load_snapshot(conn, "nope") is None
+        assert snapshots.load_snapshot(conn, "src").name == "random"
+        assert snapshots.load_snapshot(conn, "nope") is None
 
 
 def test_decisions_json_is_the_same_text_row_by_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nba.api import services
+    from nba.service import render
 
     svc = _service(tmp_path, model_uri="random")
     rt, batch = svc.decide([f"c{i}" for i in range(200)], NOW)
     batched = svc.decisions_json(rt, batch)
-    monkeypatch.setattr(services, "_FEW", len(batch))
+    monkeypatch.setattr(render, "_FEW", len(batch))
     assert svc.decisions_json(rt, batch) == batched
     assert any(
         '"distribution":{"no_contact":' in d and "," in d.split("distribution")[1] for d in batched
@@ -434,13 +433,13 @@ def test_decisions_json_is_the_same_text_row_by_row(
 
 def test_a_guarded_policy_keeps_comparing_with_the_rules_as_it_serves(tmp_path: Path) -> None:
     svc = _service(tmp_path, model_uri="linucb:guard=true")
-    policy = svc._serving.policy
+    policy = svc.serving.policy
     assert policy.name == "guarded" and policy.rules == str(svc.settings.rules)
     svc.decide([f"c{i}" for i in range(40)], NOW)
     out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
     assert out["learned"] == 40
     # the decision log's raw signals let the rules decide again for the comparison
-    learner = svc._serving.policy
+    learner = svc.serving.policy
     assert learner.comparison()["decisions"] == pytest.approx(40, rel=1e-3)
     assert learner.challenger_.version == "40"
     svc.stop()

@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
+from nba.service import DecisionService, Principal
+
 from ..deps import get_service, require
 from ..schemas import (
     KeyOut,
@@ -16,7 +18,6 @@ from ..schemas import (
     PromoteRequest,
     error_responses,
 )
-from ..services import DecisionService, Principal
 
 router = APIRouter(tags=["admin"])
 _ADMIN = ("admin",)

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
+from nba.service import CONFIG_KINDS, DecisionService, Principal
+
 from ..deps import get_service, require
 from ..schemas import CONFIG_BODIES, AuditOut, ConfigOut, DryRunOut, DryRunRequest, error_responses
-from ..services import CONFIG_KINDS, DecisionService, Principal
 
 router = APIRouter(tags=["configuration"])
 _MARKETER = ("marketer",)

@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
+from nba.service import DecisionService, Principal
+
 from ..deps import get_service, require
 from ..schemas import CustomerOut, CustomerPut, error_responses
-from ..services import DecisionService, Principal
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from nba.service import DecisionService, Principal
+
 from ..deps import get_groups, get_service, require
 from ..grouping import DecisionGroups
 from ..schemas import (
@@ -19,7 +21,6 @@ from ..schemas import (
     DecisionRequest,
     error_responses,
 )
-from ..services import DecisionService, Principal
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from nba.events import Event
+from nba.service import DecisionService, Principal
 
 from ..deps import get_service, require
 from ..schemas import EventsRequest, EventsResult, error_responses
-from ..services import DecisionService, Principal
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from nba.service import DecisionService, Principal
+
 from ..deps import get_service, require
 from ..schemas import Health, MetricsOut, error_responses
-from ..services import DecisionService, Principal
 
 router = APIRouter(tags=["operations"])
 

@@ -1,0 +1,343 @@
+"""The learning loop and the rewards it closes: events that named a decision not yet
+logged are joined again, decisions whose attribution window ended are closed with
+their reward, the serving policy learns from closed decisions on a copy that is then
+swapped in, and is snapshotted so that a restart continues where it stopped. A logged
+decision is read back here too, with its reward so far (the same close).
+
+Two seams for the rest of nba: :func:`_close_rewards` is the one reward close (the
+loop's and ``GET /v1/decisions/{id}``'s), and :func:`decode_decisions` the one
+decoding of stored decisions into a :class:`~nba.policies.base.LoggedBatch` (the
+loop's and the export's).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nba.clock import iso
+from nba.events import EventType
+from nba.exceptions import NotFoundError
+from nba.features.signals import EVENT_CODES
+from nba.goals import Goal, outcome_counts
+from nba.policies.base import Context, LoggedBatch, Policy
+from nba.store import decisions as stored_decisions
+from nba.store import events as stored_events
+from nba.store import snapshots
+from nba.store.db import LEARNER_LOCK, Store
+
+from .events import event_dict, is_late
+from .inputs import checked_time
+from .runtime import Runtime, Runtimes, same_layout
+from .serving import ServingPolicy
+
+__all__ = ["Learner", "decode_decisions"]
+
+log = logging.getLogger(__name__)
+
+
+def _close_rewards(
+    goal: Goal, cost: np.ndarray, owner: np.ndarray, types: Sequence[str], values: Sequence[Any]
+) -> np.ndarray:
+    """Each decision's reward: minus its send cost (``cost``, one per decision), plus the
+    goal's reward of each on-time event attributed to it (event ``j`` to decision
+    ``owner[j]``); 0 minus the cost when nothing happened."""
+    reward = -np.asarray(cost, dtype=float)
+    if len(types):
+        codes = np.array([EVENT_CODES[EventType(t)] for t in types])
+        vals = np.array([v or 0.0 for v in values], dtype=float)
+        np.add.at(reward, owner, goal.event_rewards(codes, vals))
+    return reward
+
+
+def decode_decisions(
+    rows: Sequence[Any], rt: Runtime, at: datetime, outcomes: Any = None
+) -> LoggedBatch:
+    """Stored decisions (rows with ``x``, ``signals``, ``allowed``, ``action``,
+    ``propensity``, ``reward``, ``customer_id``) as a :class:`LoggedBatch` in ``rt``'s
+    layout; the raw signals (read as of ``at``) only when every row has them."""
+    n, n_act = len(rows), len(rt.catalog.actions)
+    n_feat = len(rt.encoder.feature_names)
+    X = (
+        np.frombuffer(b"".join(r.x for r in rows), dtype=np.float32).reshape(n, -1)
+        if n
+        else np.zeros((0, n_feat), dtype=np.float32)
+    )
+    allowed = (
+        np.unpackbits(
+            np.frombuffer(b"".join(r.allowed for r in rows), dtype=np.uint8).reshape(n, -1),
+            axis=1,
+            count=n_act,
+        ).astype(bool)
+        if n
+        else np.zeros((0, n_act), dtype=bool)
+    )
+    # the raw signals too, for policies that need them (the rules a guarded rollout
+    # compares its challenger with); None when some decision was logged without them
+    signals = None
+    if n and all(r.signals is not None for r in rows):
+        signals = rt.codec.decode(
+            np.frombuffer(b"".join(r.signals for r in rows), dtype=np.float32).reshape(n, -1),
+            np.array([r.customer_id for r in rows], dtype=object),
+            at,
+        )
+    return LoggedBatch(
+        Context(X.astype(np.float64), rt.catalog.actions, rt.encoder.feature_names, signals),
+        allowed,
+        np.array([r.action for r in rows], dtype=np.int64),
+        np.array([r.propensity for r in rows], dtype=float),
+        np.array([r.reward for r in rows], dtype=float),
+        outcomes,
+    )
+
+
+def _copy_policy(policy: Policy) -> Policy:
+    """A copy to learn on while the original keeps serving."""
+    try:
+        return copy.deepcopy(policy)
+    except Exception:  # native state (e.g. a VW workspace): go through save/load
+        with tempfile.TemporaryDirectory() as tmp:
+            policy.save(Path(tmp) / "p")
+            return Policy.load(Path(tmp) / "p")
+
+
+class Learner:
+    """Join, close, learn, snapshot; and logged decisions read back with their reward."""
+
+    def __init__(self, store: Store, runtimes: Runtimes, serving: ServingPolicy) -> None:
+        self.store = store
+        self.runtimes = runtimes
+        self.serving = serving
+        self._lock = threading.Lock()
+
+    def learn(self, now: datetime | None = None) -> dict[str, Any]:
+        """One step of the learning loop: join, close, learn, snapshot.
+
+        1. events that named a decision not yet logged are joined again;
+        2. decisions whose attribution window ended by ``now`` are closed
+           with their reward (goal weights of their on-time events, minus the
+           send cost; 0 minus cost when nothing happened);
+        3. the serving policy learns from closed decisions not learned yet
+           (``partial_fit`` on a copy, swapped in when done) and is snapshotted.
+
+        Parameters
+        ----------
+        now
+            The clock to close windows against (default: the wall clock).
+
+        Returns
+        -------
+        ``{"rejoined", "closed", "learned", "policy": {"name", "version"}}``.
+        """
+        t = checked_time(now)
+        rejoined = closed = learned = 0
+        with self._lock, self.store.try_session_lock(LEARNER_LOCK) as held:
+            self.serving.refresh_from_snapshot()
+            if held:  # else another process is learning; its snapshot is picked up next time
+                rejoined, closed = self._join_and_close(t)
+                learned = self._learn_closed(t)
+        s = self.serving.current
+        out = {
+            "rejoined": rejoined,
+            "closed": closed,
+            "learned": learned,
+            "policy": {"name": s.policy.name, "version": s.policy.version},
+        }
+        s.last_learn = out | {"at": iso(time.time())}
+        return out
+
+    def _join_and_close(self, t: float) -> tuple[int, int]:
+        with self.store.write() as conn:
+            rt = self.runtimes.current(conn)
+            pending = stored_events.pending_events(conn)
+            rejoined = 0
+            if pending:
+                found = stored_decisions.decisions_to_join(
+                    conn, sorted({p.decision_id for p in pending})
+                )
+                upd = []
+                for p in pending:
+                    d = found.get(p.decision_id)
+                    if d is None:
+                        continue
+                    if d.customer_id != p.customer_id:  # not its decision: never joined
+                        log.warning(
+                            "event `%s` of customer `%s` names decision `%s` of another "
+                            "customer: not joined",
+                            p.event_id,
+                            p.customer_id,
+                            d.decision_id,
+                        )
+                    upd.append(
+                        {
+                            "k": p.event_id,
+                            "to": d.decision_id if d.customer_id == p.customer_id else None,
+                            "late": is_late(p.ts, d),
+                        }
+                    )
+                if upd:
+                    stored_events.rejoin_events(conn, upd)
+                rejoined = sum(u["to"] is not None for u in upd)
+            due = stored_decisions.open_decisions_due(conn, t)
+            if not due:
+                return rejoined, 0
+            ids = [d.decision_id for d in due]
+            idx = {d: i for i, d in enumerate(ids)}
+            # the send cost of each decision's action in the catalog it was decided with
+            # (a later catalog may have other actions, in another order, at other costs)
+            cost = np.zeros(len(due))
+            action = np.array([d.action for d in due])
+            made_with = [(d.catalog_version, d.guardrails_version) for d in due]
+            for pair in set(made_with):
+                action_cost = self.runtimes.at(*pair, rt).goal.action_cost
+                rows = np.array([m == pair for m in made_with])
+                cost[rows] = action_cost[np.minimum(action[rows], len(action_cost) - 1)]
+            evs = stored_events.attributed_events(conn, ids)
+            reward = _close_rewards(
+                rt.goal,
+                cost,
+                np.array([idx[e.attributed_to] for e in evs], dtype=np.int64),
+                [e.type for e in evs],
+                [e.value for e in evs],
+            )
+            stored_decisions.close_decisions(conn, {k: float(reward[i]) for i, k in enumerate(ids)})
+        return rejoined, len(ids)
+
+    def _learn_closed(self, t: float) -> int:
+        serving = self.serving.current
+        with self.store.read() as conn:
+            rt = self.runtimes.current(conn)
+            rows = stored_decisions.unlearned_decisions(conn)
+        # decisions made with another catalog are learned from when they line up with
+        # today's (same actions, same features: e.g. only a message's text or value
+        # changed); the others cannot be, and are set aside (marked learned, unused)
+        fits = {
+            pair: same_layout(self.runtimes.at(*pair, rt), rt)
+            for pair in {(r.catalog_version, r.guardrails_version) for r in rows}
+        }
+        # and one whose features or reward are not finite numbers would fail every step
+        finite = np.isfinite(np.array([r.reward for r in rows], dtype=float))
+        if rows:
+            x = np.frombuffer(b"".join(r.x for r in rows), dtype=np.float32)
+            finite &= np.isfinite(x.reshape(len(rows), -1)).all(axis=1)
+        usable = [
+            bool(ok) and fits[(r.catalog_version, r.guardrails_version)]
+            for r, ok in zip(rows, finite, strict=True)
+        ]
+        aside = [r.decision_id for r, ok in zip(rows, usable, strict=True) if not ok]
+        if aside:
+            log.warning(
+                "%d closed decisions were made with a catalog whose actions or features "
+                "differ from today's, or have features or a reward that are not finite: "
+                "set aside, not learned from",
+                len(aside),
+            )
+            rows = [r for r, ok in zip(rows, usable, strict=True) if ok]
+        # what each decision led to (opens, clicks, purchases…), for funnel learners
+        at = {r.decision_id: i for i, r in enumerate(rows)}
+        with self.store.read() as conn:
+            led_to = stored_events.attributed_events(conn, list(at))
+        if not rows:
+            if aside:
+                with self.store.write() as conn:
+                    stored_decisions.mark_learned(conn, aside)
+            return 0
+        outcomes = outcome_counts(
+            np.array([at[e.attributed_to] for e in led_to], dtype=np.int64),
+            np.array([EVENT_CODES[EventType(e.type)] for e in led_to], dtype=np.int64),
+            np.array([e.value or 0.0 for e in led_to], dtype=float),
+            len(rows),
+        )
+        batch = decode_decisions(rows, rt, datetime.fromtimestamp(t, UTC), outcomes)
+        learner = _copy_policy(serving.policy)
+        learner.partial_fit(batch)
+        with self.store.write() as conn:
+            stored_decisions.mark_learned(conn, [r.decision_id for r in rows] + aside)
+            snapshot = None
+            if learner.kind == "learned":
+                snapshot = snapshots.save_snapshot(conn, learner, serving.source, time.time())
+        with self.serving.lock:
+            if self.serving.current is serving:
+                serving.policy = learner  # swap: decisions in flight keep the old object
+                serving.learned += len(rows)
+                if snapshot is not None:
+                    serving.snapshot_id = snapshot
+        return len(rows)
+
+    def get_decision(self, decision_id: str, now: datetime | None = None) -> dict[str, Any]:
+        """A logged decision with its joined events, reward so far and window state.
+
+        The window has closed once ``now`` (default: the clock) is past its end;
+        the reward is final (``reward_final``) once the learning loop's reward
+        join has closed the decision, which it does after the window's end.
+
+        Raises
+        ------
+        NotFoundError
+            If no such decision was logged.
+        """
+        t = checked_time(now)
+        with self.store.read() as conn:
+            rt = self.runtimes.current(conn)
+            row = stored_decisions.find_decision(conn, decision_id)
+            if row is None:
+                raise NotFoundError(f"no decision with id `{decision_id}`")
+            evs = stored_events.events_of_decision(conn, decision_id)
+        old = self.runtimes.at(row.catalog_version, row.guardrails_version, rt)
+        names = old.guardrails.rule_names
+        msg_of, chan_of, ids_of = old.action_message, old.action_channel, old.action_ids
+        reason = np.frombuffer(row.reason, dtype=np.int16)
+        probs = np.frombuffer(row.probs, dtype=np.float32)
+        goal = old.goal  # today's goal, with the decision's own catalog (its action costs)
+        cost = float(goal.action_cost[row.action]) if row.action < len(goal.action_cost) else 0.0
+        on_time = [e for e in evs if not e.late]
+        so_far = float(
+            _close_rewards(
+                goal,
+                np.array([cost]),
+                np.zeros(len(on_time), dtype=np.int64),
+                [e.type for e in on_time],
+                [e.value for e in on_time],
+            )[0]
+        )
+        joined = [
+            event_dict(e) | {"reward": goal.event_reward(e.type, e.value or 0.0)} for e in evs
+        ]
+        return {
+            "decision_id": row.decision_id,
+            "customer_id": row.customer_id,
+            "action": None
+            if row.action == 0
+            else {"message_id": row.message_id, "channel": row.channel},
+            "propensity": row.propensity,
+            "policy": {"name": row.policy_name, "version": row.policy_version},
+            "explored": row.explored,
+            "suppressed": [
+                {"message_id": msg_of[a] or "", "channel": chan_of[a] or "", "rule": names[r]}
+                for a, r in enumerate(reason.tolist())
+                if r >= 0
+            ],
+            "created_at": iso(row.created_at),
+            "holdout": row.holdout,
+            "distribution": {
+                ids_of[a]: float(probs[a]) for a in np.flatnonzero(reason < 0) if a < len(ids_of)
+            },
+            "trigger": row.trigger,
+            "context": None if row.request_context is None else json.loads(row.request_context),
+            "events": joined,
+            "reward": row.reward if row.closed else so_far,
+            "window_end": iso(row.window_end),
+            "window_closed": bool(row.closed) or t >= row.window_end,
+            "reward_final": bool(row.closed),
+            "learned": bool(row.learned),
+        }
