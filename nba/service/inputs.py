@@ -43,6 +43,7 @@ def checked_time(now: datetime | None, field: str = "now") -> float:
 
     Examples
     --------
+    >>> from datetime import UTC
     >>> checked_time(datetime(2026, 3, 2, tzinfo=UTC))
     1772409600.0
     >>> checked_time(datetime(9999, 12, 31), "events[0].timestamp")  # doctest: +ELLIPSIS
