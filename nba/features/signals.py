@@ -25,7 +25,7 @@ import numpy as np
 
 from nba.catalog import STAGES, Catalog
 from nba.clock import DAY, epoch
-from nba.events import Event, EventType
+from nba.events import EVENT_CODES, Event, EventType
 from nba.exceptions import ProfileError
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "signal_definitions",
     "Signals",
     "CustomerStates",
-    "EVENT_CODES",
 ]
 
 #: Windows (days) of the windowed counts.
@@ -44,7 +43,6 @@ _RING = 90
 #: Value of a "days since" signal when the thing never happened.
 NEVER_DAYS = 999.0
 
-EVENT_CODES: dict[EventType, int] = {t: i for i, t in enumerate(EventType)}
 _PER_CHANNEL = (EventType.SENT, EventType.OPENED, EventType.CLICKED)
 _GLOBAL = (EventType.PAGE_VIEW, EventType.CART_ADD, EventType.COMPLAINT)
 _PURCHASE = (EventType.PURCHASE, EventType.CONVERTED)

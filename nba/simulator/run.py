@@ -2,7 +2,7 @@
 
 Learning is delayed as in production: a decision is learned from
 (``partial_fit``) only once its attribution window has closed, with the
-reward the goal's join gives it (:func:`nba.goals.attribute_events`: events
+reward the goal's join gives it (:func:`nba.goals.join_rewards`: events
 naming the decision, and under ``attribution: last_touch`` the others by last
 touch within the window, minus the send cost).
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from nba import goals
 from nba.evaluation.logs import LoggedDecisions
 from nba.features.signals import Signals
-from nba.goals import attribute_events, outcome_counts
 from nba.guardrails import Guardrails
 from nba.pipeline import DecisionBatch
 from nba.policies.base import Context, LoggedBatch, Policy
@@ -105,33 +105,27 @@ def join_rewards(sim: Simulator, first: int, last: int) -> tuple[np.ndarray, dic
     """
     d = sim.decision_arrays()
     ev = sim.event_arrays()
-    goal = sim.goal
-    window = goal.window_seconds
-    w = goal.event_rewards(ev["code"], ev["value"])
+    window = sim.goal.window_seconds
+    # only the decisions and events that can meet decisions first:last
     t_lo, t_hi = d["ts"][first], d["ts"][last - 1]
     c0 = int(np.searchsorted(d["ts"], t_lo - window, side="left"))
     c1 = int(np.searchsorted(d["ts"], t_hi + window, side="right"))
     dec = ev["decision"]
     sel = (ev["ts"] >= t_lo) & (ev["ts"] <= t_hi + window)
     sel &= (dec < 0) | ((dec >= c0) & (dec < c1))
-    local = np.where(dec[sel] >= 0, dec[sel] - c0, -1)
-    act = d["action"][c0:c1]
-    att, late = attribute_events(
+    closed = goals.join_rewards(
+        sim.goal,
         d["row"][c0:c1],
         d["ts"][c0:c1],
-        act != 0,
+        d["action"][c0:c1],
         ev["row"][sel],
         ev["ts"][sel],
-        local,
-        window,
-        last_touch=goal.last_touch,
+        np.where(dec[sel] >= 0, dec[sel] - c0, -1),
+        ev["code"][sel],
+        ev["value"][sel],
     )
-    reward = -goal.action_cost[act]
-    ok = (att >= 0) & ~late
-    np.add.at(reward, att[ok], w[sel][ok])
-    outcomes = outcome_counts(np.where(ok, att, -1), ev["code"][sel], ev["value"][sel], c1 - c0)
     part = slice(first - c0, last - c0)
-    return reward[part], {k: v[part] for k, v in outcomes.items()}
+    return closed.reward[part], {k: v[part] for k, v in closed.outcomes.items()}
 
 
 @dataclass

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nba.catalog import Catalog
-from nba.events import Event, EventType
-from nba.features.signals import EVENT_CODES, CustomerStates
+from nba.events import EVENT_CODES, Event, EventType
+from nba.features.signals import CustomerStates
 from nba.guardrails import Guardrails, holdout_draw, parse_guardrails
 from nba.guardrails.evaluate import _holdout_below
 
