@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nba.evaluation.logs import LoggedDecisions
+from nba.logs import LoggedDecisions
 
 __all__ = ["dsjson_lines", "write_dsjson", "vw_feature_names"]
 

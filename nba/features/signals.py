@@ -181,6 +181,37 @@ class Signals:
             attributes={k: v[rows] for k, v in self.attributes.items()},
         )
 
+    @classmethod
+    def concat(cls, parts: Sequence[Signals]) -> Signals:
+        """The signals of several batches of the same catalog, one after the other;
+        ``now`` is the latest.
+
+        Examples
+        --------
+        >>> from nba.catalog import Catalog
+        >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
+        ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
+        >>> st = CustomerStates(cat, ["a", "b"])
+        >>> both = Signals.concat([st.signals(datetime(2026, 1, 1, tzinfo=UTC)),
+        ...                        st.signals(datetime(2026, 1, 2, tzinfo=UTC))])
+        >>> len(both), both.now.day
+        (4, 2)
+        """
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        return replace(
+            first,
+            customer_ids=np.concatenate([p.customer_ids for p in parts]),
+            now=max(p.now for p in parts),
+            values={k: np.concatenate([p.values[k] for p in parts]) for k in first.values},
+            consent=np.concatenate([p.consent for p in parts]),
+            days_since_message=np.concatenate([p.days_since_message for p in parts]),
+            attributes={
+                k: np.concatenate([p.attributes[k] for p in parts]) for k in first.attributes
+            },
+        )
+
     def row(self, i: int) -> dict[str, float | str]:
         """One customer's numeric signals and attributes as a plain dict."""
         out: dict[str, float | str] = {k: float(v[i]) for k, v in self.values.items()}
