@@ -35,6 +35,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from nba.catalog import Catalog
+from nba.clock import DAY
 from nba.config import load_document, validate
 from nba.events import EVENT_CODES, EventType
 from nba.exceptions import ConfigError
@@ -121,7 +122,7 @@ class Goal:
     @property
     def window_seconds(self) -> float:
         """The attribution window in seconds."""
-        return self.spec.attribution_window_days * 86_400.0
+        return self.spec.attribution_window_days * DAY
 
     def event_reward(self, event_type: EventType | str, value: float = 0.0) -> float:
         """Reward contributed by one event."""

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from nba.catalog import STAGES, Catalog
-from nba.clock import DAY, epoch
+from nba.clock import DAY, HOUR, epoch
 from nba.events import EVENT_CODES, Event, EventType
 from nba.exceptions import ProfileError
 
@@ -627,7 +627,7 @@ class CustomerStates:
         v["tenure_days"] = days[n_ch + 2]
         offsets = np.array([_utc_offset(now, z) for z in self.timezones])
         local = t + offsets[self.tz_index[sel]]
-        v["local_hour"] = (local % DAY) / 3600.0
+        v["local_hour"] = (local % DAY) / HOUR
         v["stage"] = _stage(
             v["purchases_total"],
             v["days_since_purchase"],
