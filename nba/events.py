@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["EventType", "Event", "to_utc", "parse_timestamp"]
+__all__ = ["EventType", "EVENT_CODES", "Event", "to_utc", "parse_timestamp"]
 
 
 class EventType(StrEnum):
@@ -32,6 +32,11 @@ class EventType(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     COMPLAINT = "complaint"
     CONSENT_CHANGED = "consent_changed"
+
+
+#: Each event type's code, the index of its column in array-valued tables (the
+#: customer state, goal weights, the simulator's and the service's event arrays).
+EVENT_CODES: dict[EventType, int] = {t: i for i, t in enumerate(EventType)}
 
 
 def to_utc(ts: datetime) -> datetime:

@@ -152,6 +152,22 @@ class ExperimentResult:
     interrupted: bool = False
     saved_policies: dict[tuple[str, int], str] = field(default_factory=dict)
 
+    def daily_matrix(self, name: str, metric: str) -> np.ndarray:
+        """Shape (n_seeds, n_days): a daily metric of one policy (finished runs only)."""
+        rows = [
+            [d[metric] for d in r.daily]
+            for r in sorted(self.runs, key=lambda r: int(r.seed or 0))
+            if r.policy_name == name
+        ]
+        if not rows:
+            return np.zeros((0, 0))
+        width = min(len(r) for r in rows)
+        return np.array([r[:width] for r in rows], dtype=float)
+
+    def summary_json(self, **extra: Any) -> str:
+        """The summary, with ``extra`` keys set, as JSON text (:func:`dumps`)."""
+        return dumps(self.summary | extra)
+
 
 def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
@@ -359,19 +375,6 @@ def summarize(result: ExperimentResult, loaded: LoadedExperiment) -> dict[str, A
     return out
 
 
-def daily_matrix(result: ExperimentResult, name: str, metric: str) -> np.ndarray:
-    """Shape (n_seeds, n_days): a daily metric of one policy (finished runs only)."""
-    rows = [
-        [d[metric] for d in r.daily]
-        for r in sorted(result.runs, key=lambda r: int(r.seed or 0))
-        if r.policy_name == name
-    ]
-    if not rows:
-        return np.zeros((0, 0))
-    width = min(len(r) for r in rows)
-    return np.array([r[:width] for r in rows], dtype=float)
-
-
 def dumps(summary: dict[str, Any]) -> str:
     """The summary as JSON text (NaN as null)."""
 
@@ -387,4 +390,4 @@ def dumps(summary: dict[str, Any]) -> str:
     return json.dumps(clean(summary), indent=2)
 
 
-__all__ += ["LoadedExperiment", "daily_matrix", "dumps", "DAILY_METRICS"]
+__all__ += ["LoadedExperiment", "dumps", "DAILY_METRICS"]

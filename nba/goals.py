@@ -35,8 +35,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from nba.catalog import Catalog
+from nba.clock import DAY
 from nba.config import load_document, validate
-from nba.events import EventType
+from nba.events import EVENT_CODES, EventType
 from nba.exceptions import ConfigError
 
 __all__ = [
@@ -48,6 +49,9 @@ __all__ = [
     "attribute_events",
     "OUTCOMES",
     "outcome_counts",
+    "Rewards",
+    "close_rewards",
+    "join_rewards",
 ]
 
 #: What a decision led to, in funnel order: counts of the events attributed
@@ -118,12 +122,10 @@ class Goal:
     @property
     def window_seconds(self) -> float:
         """The attribution window in seconds."""
-        return self.spec.attribution_window_days * 86_400.0
+        return self.spec.attribution_window_days * DAY
 
     def event_reward(self, event_type: EventType | str, value: float = 0.0) -> float:
         """Reward contributed by one event."""
-        from nba.features.signals import EVENT_CODES
-
         k = EVENT_CODES[EventType(event_type)]
         return float(self.per_value[k] * value + self.constant[k])
 
@@ -144,8 +146,6 @@ def parse_goal(data: Any, catalog: Catalog, source: str = "<goal>") -> Goal:
     ConfigError
         Naming the source and field.
     """
-    from nba.features.signals import EVENT_CODES
-
     spec = validate(GoalSpec, data, source, ConfigError)
     per_value = np.zeros(len(EVENT_CODES))
     constant = np.zeros(len(EVENT_CODES))
@@ -283,15 +283,13 @@ def outcome_counts(
 
     Examples
     --------
-    >>> from nba.features.signals import EVENT_CODES as C
+    >>> from nba.events import EVENT_CODES as C
     >>> out = outcome_counts(np.array([0, 0, 1, -1]),
     ...     np.array([C["opened"], C["purchase"], C["opened"], C["clicked"]]),
     ...     np.array([0.0, 30.0, 0.0, 0.0]), 2)
     >>> out["opened"].tolist(), out["purchase"].tolist(), out["revenue"].tolist()
     ([1.0, 1.0], [1.0, 0.0], [30.0, 0.0])
     """
-    from nba.features.signals import EVENT_CODES
-
     decision = np.asarray(decision, dtype=np.int64)
     ok = decision >= 0
     out: dict[str, np.ndarray] = {}
@@ -303,3 +301,148 @@ def outcome_counts(
             np.float64
         )[:n_decisions]
     return out
+
+
+@dataclass(frozen=True)
+class Rewards:
+    """What decisions earned: the goal's reward close, vectorised.
+
+    Attributes
+    ----------
+    reward
+        Shape (n_decisions,): minus each decision's send cost, plus the
+        weights of the events counted for it (its reward when its window has
+        closed, its reward so far while it is open).
+    outcomes
+        Per :data:`OUTCOMES` name, shape (n_decisions,).
+    event_reward
+        Shape (n_events,): what each event is worth under the goal, counted
+        or not.
+    counted
+        Shape (n_events,) bool: attributed to a decision and not late.
+    """
+
+    reward: np.ndarray
+    outcomes: dict[str, np.ndarray]
+    event_reward: np.ndarray
+    counted: np.ndarray
+
+
+def close_rewards(
+    goal: Goal,
+    cost: np.ndarray,
+    event_decision: np.ndarray,
+    event_code: np.ndarray,
+    event_value: np.ndarray,
+    *,
+    late: np.ndarray | None = None,
+) -> Rewards:
+    """The reward and outcomes of decisions from the events attributed to them.
+
+    The one reward close: the service's learning loop and its reward so far,
+    the simulator's join and its step all go through it.
+
+    Parameters
+    ----------
+    goal
+        Its event weights value the events.
+    cost
+        Shape (n_decisions,): each decision's send cost (the cost of its
+        action in the catalog it was decided with).
+    event_decision
+        Shape (n_events,): the decision each event is attributed to, -1 for
+        none (:func:`attribute_events` gives it).
+    event_code, event_value
+        Shape (n_events,): :data:`~nba.events.EVENT_CODES` of the events and
+        their values.
+    late
+        Shape (n_events,) bool: events after their decision's window, kept
+        but not counted; ``None``: none is late.
+
+    Returns
+    -------
+    Rewards
+
+    Examples
+    --------
+    >>> cat = Catalog.from_dict({"channels": [{"id": "email", "cost": 0.01,
+    ...                                        "content_types": ["plain"]}],
+    ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
+    >>> g = parse_goal({"weights": {"purchase": "value", "clicked": 0.05}}, cat)
+    >>> codes = np.array([EVENT_CODES[EventType.CLICKED], EVENT_CODES[EventType.PURCHASE]])
+    >>> r = close_rewards(g, g.action_cost[[1, 0]], np.array([0, 0]), codes,
+    ...                   np.array([0.0, 20.0]), late=np.array([False, True]))
+    >>> float(r.reward[0]), r.event_reward.tolist(), r.outcomes["clicked"].tolist()
+    (0.04, [0.05, 20.0], [1.0, 0.0])
+    """
+    reward = -np.asarray(cost, dtype=np.float64)
+    event_decision = np.asarray(event_decision, dtype=np.int64)
+    code = np.asarray(event_code, dtype=np.int64)
+    value = np.asarray(event_value, dtype=np.float64)
+    gained = goal.event_rewards(code, value)
+    counted = event_decision >= 0
+    if late is not None:
+        counted &= ~np.asarray(late, dtype=bool)
+    # np.add.at adds in event order: a decision's reward is the same sum however
+    # many decisions are closed together
+    np.add.at(reward, event_decision[counted], gained[counted])
+    outcomes = outcome_counts(np.where(counted, event_decision, -1), code, value, len(reward))
+    return Rewards(reward, outcomes, gained, counted)
+
+
+def join_rewards(
+    goal: Goal,
+    decision_customer: np.ndarray,
+    decision_time: np.ndarray,
+    decision_action: np.ndarray,
+    event_customer: np.ndarray,
+    event_time: np.ndarray,
+    event_decision: np.ndarray,
+    event_code: np.ndarray,
+    event_value: np.ndarray,
+) -> Rewards:
+    """Attribute events to decisions (:func:`attribute_events`) and close them
+    (:func:`close_rewards`), with send costs from the goal's catalog.
+
+    Parameters
+    ----------
+    goal
+        Its window and attribution rule join, its weights and costs value.
+    decision_customer, decision_time, decision_action
+        Shape (n_decisions,): customer code, epoch seconds, action index
+        (0: no contact).
+    event_customer, event_time, event_decision, event_code, event_value
+        Shape (n_events,): customer code, epoch seconds, index of the
+        decision the event names (-1: none), event code and value.
+
+    Returns
+    -------
+    Rewards
+
+    Examples
+    --------
+    >>> cat = Catalog.from_dict({"channels": [{"id": "email", "cost": 0.01,
+    ...                                        "content_types": ["plain"]}],
+    ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
+    >>> g = parse_goal({"weights": {"purchase": "value"}}, cat)
+    >>> buy = EVENT_CODES[EventType.PURCHASE]
+    >>> r = join_rewards(g, np.array([0]), np.array([0.0]), np.array([1]),
+    ...                  np.array([0, 0]), np.array([60.0, 30 * 86_400.0]), np.array([-1, -1]),
+    ...                  np.array([buy, buy]), np.array([20.0, 5.0]))
+    >>> r.reward.tolist(), r.counted.tolist()   # the second purchase is out of the window
+    ([19.99], [True, False])
+    """
+    action = np.asarray(decision_action, dtype=np.int64)
+    decision, late = attribute_events(
+        decision_customer,
+        decision_time,
+        action != 0,
+        event_customer,
+        event_time,
+        event_decision,
+        goal.window_seconds,
+        last_touch=goal.last_touch,
+    )
+    return close_rewards(
+        goal, goal.action_cost[action], decision, event_code, event_value, late=late
+    )

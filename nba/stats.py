@@ -4,7 +4,9 @@
 - :func:`paired_interval`: relative lift over a baseline, paired by seed;
 - :func:`difference_interval`: difference of two groups' means (normal
   approximation, unequal variances; Welch), as for served customers against
-  the holdout.
+  the holdout;
+- :func:`normal_interval`: an estimate ± Z95 standard errors (off-policy
+  estimators).
 """
 
 from __future__ import annotations
@@ -13,10 +15,28 @@ import math
 
 import numpy as np
 
-__all__ = ["Z95", "difference_interval", "mean_interval", "paired_interval", "t95"]
+__all__ = [
+    "Z95",
+    "difference_interval",
+    "mean_interval",
+    "normal_interval",
+    "paired_interval",
+    "t95",
+]
 
 #: The normal distribution's 97.5 % quantile: a two-sided 95 % interval is ± Z95 standard errors.
 Z95 = 1.959963984540054
+
+
+def normal_interval(value: float, se: float) -> tuple[float, float]:
+    """The 95 % normal interval of an estimate with standard error ``se``.
+
+    Examples
+    --------
+    >>> [round(x, 3) for x in normal_interval(1.0, 0.5)]
+    [0.02, 1.98]
+    """
+    return (value - Z95 * se, value + Z95 * se)
 
 
 def t95(k: int) -> float:
@@ -80,4 +100,4 @@ def difference_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, list[float
     if a.size < 2 or b.size < 2:
         return diff, None
     se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    return diff, [diff - Z95 * se, diff + Z95 * se]
+    return diff, list(normal_interval(diff, se))

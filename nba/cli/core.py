@@ -103,6 +103,7 @@ def guardrails_check(
     with user_errors():
         from nba.catalog import load_catalog
         from nba.guardrails import load_guardrails
+        from nba.guardrails.rules import RULE_KINDS
         from nba.settings import get_settings
 
         cat = load_catalog(catalog or get_settings().catalog)
@@ -125,15 +126,7 @@ def guardrails_check(
         table = Table()
         table.add_column("kind")
         table.add_column("rules")
-        for kind in (
-            "suitability",
-            "eligibility",
-            "progression",
-            "frequency_caps",
-            "min_gap",
-            "quiet_hours",
-            "budgets",
-        ):
+        for kind in RULE_KINDS:
             names = [r.name for r in getattr(spec, kind)]
             if names:
                 table.add_row(kind, ", ".join(names))

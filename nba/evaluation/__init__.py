@@ -1,7 +1,7 @@
 """Learning and off-policy evaluation from logged decisions.
 
-- :mod:`~nba.evaluation.logs`: the logged-decision format (Parquet, CSV,
-  JSON lines) — :class:`LoggedDecisions`, :func:`read_logs`, :func:`write_logs`;
+- :mod:`~nba.evaluation.logs`: log files (Parquet, CSV, JSON lines) of
+  :class:`~nba.logs.LoggedDecisions` — :func:`read_logs`, :func:`write_logs`;
 - :mod:`~nba.evaluation.mapping`: another tool's logs through a mapping file;
 - :mod:`~nba.evaluation.estimators`: IPS, SNIPS, DM, DR, DR-OS, switch-DR
   with 95% intervals, effective sample size and overlap warnings;
@@ -38,19 +38,18 @@ from nba.evaluation.estimators import (
     snips,
     switch_dr,
 )
-from nba.evaluation.logs import (
-    LogError,
-    LoggedDecisions,
+from nba.evaluation.logs import logs_from_table, logs_to_table, read_logs, write_logs
+from nba.evaluation.mapping import (
+    LogMapping,
     MappingError,
-    logs_from_table,
-    logs_to_table,
-    read_logs,
-    write_logs,
+    apply_mapping,
+    load_mapping,
+    parse_mapping,
 )
-from nba.evaluation.mapping import LogMapping, apply_mapping, load_mapping, parse_mapping
 from nba.evaluation.synthetic import SyntheticProblem, synthetic_logs
 from nba.evaluation.training import TrainingResult, train_from_logs
 from nba.evaluation.whatif import WhatIf, restrict_allowed, what_if
+from nba.logs import LogError, LoggedDecisions
 
 __all__ = [
     "ESTIMATORS",

@@ -23,7 +23,7 @@ from nba.evaluation.estimators import (
     cross_fit_reward_model,
     evaluate_target,
 )
-from nba.evaluation.logs import LogError, LoggedDecisions
+from nba.logs import LogError, LoggedDecisions
 from nba.policies.base import Policy
 
 __all__ = [

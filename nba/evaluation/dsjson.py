@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nba.evaluation.logs import LoggedDecisions
+from nba.logs import LoggedDecisions
 
 __all__ = ["dsjson_lines", "write_dsjson", "vw_feature_names"]
 
@@ -61,7 +61,9 @@ def vw_feature_names(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _iso(ts: float) -> str:
+def _vw_timestamp(ts: float) -> str:
+    """VW's own ``Timestamp`` text (microseconds and ``Z``, as its tools write and parse
+    it), not :func:`nba.clock.iso`'s ``+00:00``."""
     return datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -98,7 +100,7 @@ def dsjson_lines(logs: LoggedDecisions) -> Iterator[str]:
             "_label_Action": pos + 1,
             "_labelIndex": pos,
             "o": [],
-            "Timestamp": _iso(logs.timestamps[i]),
+            "Timestamp": _vw_timestamp(logs.timestamps[i]),
             "Version": "1",
             "EventId": str(logs.decision_ids[i]),
             "a": [k + 1 for k in order],

@@ -40,6 +40,7 @@ import numpy as np
 
 from nba.exceptions import NBAError
 from nba.policies.base import LoggedBatch
+from nba.stats import normal_interval
 
 __all__ = [
     "ESTIMATORS",
@@ -60,7 +61,6 @@ __all__ = [
 
 #: Estimators computed by :func:`evaluate_target`, in report order.
 ESTIMATORS: tuple[str, ...] = ("ips", "snips", "dm", "dr", "dr-os", "switch-dr")
-_Z = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def _normal(terms: np.ndarray) -> Estimate:
     n = terms.shape[0]
     v = float(terms.mean()) if n else float("nan")
     se = float(terms.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-    return Estimate(v, (v - _Z * se, v + _Z * se), se)
+    return Estimate(v, normal_interval(v, se), se)
 
 
 def ips(reward: np.ndarray, w: np.ndarray) -> Estimate:
@@ -179,7 +179,7 @@ def snips(reward: np.ndarray, w: np.ndarray) -> Estimate:
     v = float((w * reward).sum() / sw)
     infl = w * (reward - v) / (sw / n)
     se = float(infl.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-    return Estimate(v, (v - _Z * se, v + _Z * se), se)
+    return Estimate(v, normal_interval(v, se), se)
 
 
 def _dm_terms(target_probs: np.ndarray, q_hat: np.ndarray) -> np.ndarray:

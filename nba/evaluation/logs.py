@@ -41,21 +41,25 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from nba.catalog import Action, ActionSpace
-from nba.exceptions import ConfigError, NBAError
+from nba.evaluation.mapping import LogMapping, MappingError, apply_mapping, load_mapping
+from nba.features.codec import SignalColumns
+from nba.features.signals import Signals
+from nba.logs import (
+    LogError,
+    LoggedDecisions,
+    action_indices,
+    check_propensity,
+    float_column,
+    timestamps_column,
+)
 from nba.policies.base import Context, LoggedBatch
-
-if TYPE_CHECKING:
-    from nba.evaluation.mapping import LogMapping
-    from nba.features.signals import Signals
-    from nba.pipeline import DecisionBatch
 
 __all__ = [
     "LoggedDecisions",
@@ -80,231 +84,6 @@ LOG_FORMATS: dict[str, str] = {
 }
 _REQUIRED = ("action", "propensity", "reward")
 _META_KEY = b"nba.logs"
-
-
-class LogError(NBAError):
-    """A log of decisions is unreadable or inconsistent (missing columns, bad values)."""
-
-
-class MappingError(ConfigError):
-    """A log mapping file is invalid."""
-
-
-@dataclass(frozen=True)
-class LoggedDecisions:
-    """Logged decisions with their metadata.
-
-    Attributes
-    ----------
-    batch
-        Context, allowed mask, chosen action, propensity and reward.
-    decision_ids, customer_ids
-        Shape (n,) object.
-    timestamps
-        Shape (n,) epoch seconds of each decision.
-    policy
-        Shape (n,) object: the logging policy's name (and version).
-    expected_reward
-        Shape (n, n_actions) ground truth E[reward | context, action] when the
-        logs come from the simulator, else ``None``.
-    probs
-        Shape (n, n_actions): the logging policy's full distribution when it
-        was logged (nba's own decisions), else ``None``.
-    columns
-        Other columns of the source table by name, each shape (n,) (e.g. a
-        segment column of an external log).
-    """
-
-    batch: LoggedBatch
-    decision_ids: np.ndarray
-    customer_ids: np.ndarray
-    timestamps: np.ndarray
-    policy: np.ndarray
-    expected_reward: np.ndarray | None = None
-    probs: np.ndarray | None = None
-    columns: Mapping[str, np.ndarray] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.batch)
-
-    @property
-    def actions(self) -> ActionSpace:
-        """The action space."""
-        return self.batch.context.actions
-
-    @property
-    def has_signals(self) -> bool:
-        """True when the raw signals are logged (rule policies and what-if need them)."""
-        return self.batch.context.signals is not None
-
-    def take(self, rows: np.ndarray) -> LoggedDecisions:
-        """A subset of the decisions (index or boolean mask)."""
-        return LoggedDecisions(
-            self.batch.take(rows),
-            self.decision_ids[rows],
-            self.customer_ids[rows],
-            self.timestamps[rows],
-            self.policy[rows],
-            None if self.expected_reward is None else self.expected_reward[rows],
-            None if self.probs is None else self.probs[rows],
-            {k: v[rows] for k, v in self.columns.items()},
-        )
-
-    @classmethod
-    def from_decisions(
-        cls,
-        decisions: DecisionBatch,
-        reward: np.ndarray,
-        *,
-        expected_reward: np.ndarray | None = None,
-    ) -> LoggedDecisions:
-        """Logged decisions from a pipeline :class:`~nba.pipeline.DecisionBatch` and rewards.
-
-        The full distribution (``probs``) and the raw signals are kept.
-
-        Parameters
-        ----------
-        decisions
-            What :meth:`nba.pipeline.Decider.decide` returned.
-        reward
-            Shape (n,): each decision's joined reward.
-        expected_reward
-            Shape (n, n_actions) ground truth, when known (simulator).
-        """
-        n = len(decisions)
-        ctx = decisions.context
-        return cls(
-            batch=LoggedBatch(
-                ctx,
-                decisions.guardrails.allowed,
-                np.asarray(decisions.action, dtype=np.int64),
-                np.asarray(decisions.propensity, dtype=np.float64),
-                np.asarray(reward, dtype=np.float64),
-            ),
-            decision_ids=np.asarray(decisions.decision_ids, dtype=object),
-            customer_ids=np.asarray(decisions.signals.customer_ids, dtype=object),
-            timestamps=np.full(n, decisions.created_at.timestamp()),
-            policy=np.full(n, f"{decisions.policy_name}@{decisions.policy_version}", dtype=object),
-            expected_reward=expected_reward,
-            probs=np.asarray(decisions.probs, dtype=np.float64),
-        )
-
-    @classmethod
-    def concat(cls, parts: list[LoggedDecisions]) -> LoggedDecisions:
-        """Several logs with the same action space and features, one after the other.
-
-        Raises
-        ------
-        LogError
-            If ``parts`` is empty or the parts differ in actions or features.
-        """
-        if not parts:
-            raise LogError("nothing to concatenate")
-        first = parts[0]
-        for p in parts[1:]:
-            if p.actions.ids != first.actions.ids or (
-                p.batch.context.feature_names != first.batch.context.feature_names
-            ):
-                raise LogError("cannot concatenate logs with different actions or features")
-
-        def cat(xs: list[np.ndarray | None]) -> np.ndarray | None:
-            return None if any(x is None for x in xs) else np.concatenate(xs)  # type: ignore[arg-type]
-
-        sigs = [p.batch.context.signals for p in parts]
-        signals = None
-        if all(s is not None for s in sigs):
-            from nba.features.signals import Signals
-
-            s0 = sigs[0]
-            assert s0 is not None
-            signals = Signals(
-                customer_ids=np.concatenate([s.customer_ids for s in sigs]),  # type: ignore[union-attr]
-                now=max(s.now for s in sigs),  # type: ignore[union-attr]
-                channels=s0.channels,
-                message_ids=s0.message_ids,
-                values={k: np.concatenate([s.values[k] for s in sigs]) for k in s0.values},  # type: ignore[union-attr]
-                consent=np.concatenate([s.consent for s in sigs]),  # type: ignore[union-attr]
-                days_since_message=np.concatenate([s.days_since_message for s in sigs]),  # type: ignore[union-attr]
-                attributes={
-                    k: np.concatenate([s.attributes[k] for s in sigs])  # type: ignore[union-attr]
-                    for k in s0.attributes
-                },
-            )
-        ctx = Context(
-            X=np.concatenate([p.batch.context.X for p in parts]),
-            actions=first.actions,
-            feature_names=first.batch.context.feature_names,
-            signals=signals,
-        )
-        keys = set(first.columns).intersection(*(p.columns for p in parts[1:]))
-        return cls(
-            batch=LoggedBatch(
-                ctx,
-                np.concatenate([p.batch.allowed for p in parts]),
-                np.concatenate([p.batch.action for p in parts]),
-                np.concatenate([p.batch.propensity for p in parts]),
-                np.concatenate([p.batch.reward for p in parts]),
-            ),
-            decision_ids=np.concatenate([p.decision_ids for p in parts]),
-            customer_ids=np.concatenate([p.customer_ids for p in parts]),
-            timestamps=np.concatenate([p.timestamps for p in parts]),
-            policy=np.concatenate([p.policy for p in parts]),
-            expected_reward=cat([p.expected_reward for p in parts]),
-            probs=cat([p.probs for p in parts]),
-            columns={k: np.concatenate([p.columns[k] for p in parts]) for k in keys},
-        )
-
-    def column(self, name: str) -> np.ndarray:
-        """A column by name: an extra column, a signal (``s.x`` or ``x``) or attribute.
-
-        Raises
-        ------
-        LogError
-            If the logs have no such column.
-        """
-        if name in self.columns:
-            return self.columns[name]
-        sig = self.batch.context.signals
-        bare = name.split(".", 1)[1] if name[:2] in ("s.", "a.") else name
-        if sig is not None and bare in sig:
-            return sig[bare]
-        if name == "policy":
-            return self.policy
-        if name == "action":
-            return np.asarray(self.actions.ids, dtype=object)[self.batch.action]
-        known = sorted(
-            [*self.columns, "policy", "action"]
-            + ([f"s.{k}" for k in sig.values] + [f"a.{k}" for k in sig.attributes] if sig else [])
-        )
-        raise LogError(f"the logs have no column `{name}`; expected one of {', '.join(known)}")
-
-    def split(
-        self, fraction: float | None = None, *, by_time: bool = False
-    ) -> tuple[LoggedDecisions, LoggedDecisions]:
-        """Split into a training and an evaluation part.
-
-        Parameters
-        ----------
-        fraction
-            Share of decisions in the first (training) part, in (0, 1);
-            default 0.5.
-        by_time
-            Sort by timestamp first, so the evaluation part is the later
-            decisions; otherwise rows are split in file order.
-
-        Raises
-        ------
-        LogError
-            If ``fraction`` is not in (0, 1) or a part would be empty.
-        """
-        f = 0.5 if fraction is None else fraction
-        if not 0.0 < f < 1.0:
-            raise LogError(f"`--split`: expected a fraction in (0, 1), got {f}")
-        order = np.argsort(self.timestamps, kind="stable") if by_time else np.arange(len(self))
-        cut = int(round(f * len(self)))
-        if cut == 0 or cut == len(self):
-            raise LogError(f"split {f} of {len(self)} decisions leaves one part empty")
-        return self.take(order[:cut]), self.take(order[cut:])
 
 
 # -- tables ---------------------------------------------------------------------------
@@ -423,14 +202,8 @@ def logs_to_table(logs: LoggedDecisions) -> dict[str, np.ndarray]:
     names = b.context.feature_names or tuple(f"f{j}" for j in range(b.context.X.shape[1]))
     for j, name in enumerate(names):
         cols[f"x.{name}"] = b.context.X[:, j].astype(np.float64)
-    sig = b.context.signals
-    if sig is not None:
-        for name, v in sig.values.items():
-            cols[f"s.{name}"] = np.asarray(v, dtype=np.float64)
-        for name, v in sig.attributes.items():
-            cols[f"a.{name}"] = np.asarray(v)
-        for j, m in enumerate(sig.message_ids):
-            cols[f"m.{m}"] = sig.days_since_message[:, j].astype(np.float64)
+    if b.context.signals is not None:
+        cols |= SignalColumns().encode(b.context.signals)
     for prefix, arr in (("e", logs.expected_reward), ("p", logs.probs)):
         if arr is not None:
             for k, a in enumerate(ids):
@@ -529,8 +302,6 @@ def read_logs(
     """
     cols, meta = read_table(path)
     if mapping is not None:
-        from nba.evaluation.mapping import LogMapping, apply_mapping, load_mapping
-
         m = mapping if isinstance(mapping, LogMapping) else load_mapping(mapping)
         return apply_mapping(cols, m, source=str(path))
     return logs_from_table(cols, meta, source=str(path))
@@ -546,128 +317,26 @@ def _require(cols: Mapping[str, np.ndarray], names: tuple[str, ...], source: str
         )
 
 
-def _float_column(cols: Mapping[str, np.ndarray], name: str, source: str) -> np.ndarray:
-    raw = cols[name]
-    try:
-        arr = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError):
-        bad = next((v for v in raw if not _is_number(v)), None)
-        raise LogError(f"{source}: column `{name}` must be numeric, got {bad!r}") from None
-    if np.isnan(arr).any():
-        row = int(np.flatnonzero(np.isnan(arr))[0])
-        raise LogError(f"{source}: column `{name}` has a missing value (row {row + 1})")
-    return arr
-
-
-def _is_number(v: Any) -> bool:
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def check_propensity(p: np.ndarray, source: str, name: str = "propensity") -> None:
-    """Raise :class:`LogError` unless every propensity is in (0, 1]."""
-    bad = ~((p > 0) & (p <= 1))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise LogError(
-            f"{source}: column `{name}` must be in (0, 1], got {p[row]:g} (row {row + 1})"
-        )
-
-
-def action_indices(
-    values: np.ndarray, space: ActionSpace, source: str, column: str = "action"
-) -> np.ndarray:
-    """Map action ids to indices, with a clear error on an unknown id."""
-    lookup = {a: i for i, a in enumerate(space.ids)}
-    out = np.empty(len(values), dtype=np.int64)
-    for r, v in enumerate(values):
-        k = lookup.get(str(v))
-        if k is None:
-            raise LogError(
-                f"{source}: column `{column}` has unknown action `{v}` (row {r + 1}); "
-                f"expected one of {', '.join(space.ids)}"
-            )
-        out[r] = k
-    return out
-
-
-def _timestamps(cols: Mapping[str, np.ndarray], name: str, n: int, source: str) -> np.ndarray:
-    if name not in cols:
-        return np.zeros(n)
-    raw = cols[name]
-    if raw.dtype != object:
-        return np.asarray(raw, dtype=np.float64)
-    out = np.empty(n)
-    for r, v in enumerate(raw):
-        try:
-            out[r] = float(v) if _is_number(v) else _parse_ts(str(v))
-        except ValueError:
-            raise LogError(
-                f"{source}: column `{name}` must hold ISO-8601 timestamps or epoch seconds, "
-                f"got {v!r} (row {r + 1})"
-            ) from None
-    return out
-
-
-def _parse_ts(text: str) -> float:
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
-
-
-def _nan_to_inf(x: np.ndarray) -> np.ndarray:
-    # "never sent" is inf in Signals; JSON lines store it as null
-    return np.where(np.isnan(x), np.inf, x)
-
-
 def _signals_from_columns(
     cols: Mapping[str, np.ndarray],
     meta: Mapping[str, Any] | None,
     customer_ids: np.ndarray,
     timestamps: np.ndarray,
 ) -> Signals | None:
-    from nba.features.signals import Signals
-
-    values = {k[2:]: np.asarray(v, dtype=np.float64) for k, v in cols.items() if k.startswith("s.")}
-    if not values:
+    if not any(k.startswith("s.") for k in cols):
         return None
     if meta and "channels" in meta:
         channels = tuple(meta["channels"])
     else:
-        channels = tuple(k[: -len("_consent")] for k in values if k.endswith("_consent"))
-    message_cols = [k for k in cols if k.startswith("m.")]
-    message_ids = (
-        tuple(meta["message_ids"])
-        if meta and "message_ids" in meta
-        else tuple(k[2:] for k in message_cols)
-    )
-    n = len(customer_ids)
-    dsm = (
-        np.column_stack([_nan_to_inf(np.asarray(cols[f"m.{m}"], float)) for m in message_ids])
-        if message_ids
-        else np.zeros((n, 0))
-    )
-    consent = (
-        np.column_stack([values.get(f"{c}_consent", np.zeros(n)) > 0.5 for c in channels])
-        if channels
-        else np.zeros((n, 0), dtype=bool)
-    )
-    attributes = {k[2:]: np.asarray(v) for k, v in cols.items() if k.startswith("a.")}
-    now = datetime.fromtimestamp(float(timestamps.max()) if n else 0.0, UTC)
-    return Signals(
-        customer_ids=np.asarray(customer_ids, dtype=object),
-        now=now,
-        channels=channels,
-        message_ids=message_ids,
-        values=values,
-        consent=consent,
-        days_since_message=dsm,
-        attributes=attributes,
-    )
+        channels = tuple(
+            k[2 : -len("_consent")] for k in cols if k.startswith("s.") and k.endswith("_consent")
+        )
+    if meta and "message_ids" in meta:
+        message_ids = tuple(meta["message_ids"])
+    else:
+        message_ids = tuple(k[2:] for k in cols if k.startswith("m."))
+    now = datetime.fromtimestamp(float(timestamps.max()) if len(timestamps) else 0.0, UTC)
+    return SignalColumns().decode(cols, customer_ids, now, channels, message_ids)
 
 
 def logs_from_table(
@@ -696,9 +365,9 @@ def logs_from_table(
         )
     n = len(cols["action"])
     action = action_indices(cols["action"], space, source)
-    propensity = _float_column(cols, "propensity", source)
+    propensity = float_column(cols, "propensity", source)
     check_propensity(propensity, source)
-    reward = _float_column(cols, "reward", source)
+    reward = float_column(cols, "reward", source)
     if not np.isfinite(reward).all():
         row = int(np.flatnonzero(~np.isfinite(reward))[0])
         raise LogError(
@@ -715,11 +384,7 @@ def logs_from_table(
             "among the row's allowed actions"
         )
     feat = [k for k in cols if k.startswith("x.")]
-    X = (
-        np.column_stack([_float_column(cols, k, source) for k in feat])
-        if feat
-        else np.zeros((n, 0))
-    )
+    X = np.column_stack([float_column(cols, k, source) for k in feat]) if feat else np.zeros((n, 0))
     ids = cols.get("decision_id")
     decision_ids = (
         np.asarray(ids, dtype=object)
@@ -728,7 +393,7 @@ def logs_from_table(
     )
     cust = cols.get("customer_id")
     customer_ids = np.asarray(cust, dtype=object) if cust is not None else decision_ids.copy()
-    timestamps = _timestamps(cols, "timestamp", n, source)
+    timestamps = timestamps_column(cols, "timestamp", n, source)
     pol = cols.get("policy")
     policy = np.asarray(pol, dtype=object) if pol is not None else np.full(n, "unknown", object)
     signals = _signals_from_columns(cols, meta, customer_ids, timestamps)

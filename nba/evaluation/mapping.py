@@ -31,17 +31,22 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from nba.catalog import ActionSpace
 from nba.config import load_document, validate
-from nba.evaluation.logs import (
+from nba.exceptions import ConfigError
+from nba.logs import (
     LogError,
     LoggedDecisions,
-    MappingError,
-    _float_column,
-    _timestamps,
     check_propensity,
+    float_column,
+    timestamps_column,
 )
 from nba.policies.base import Context, LoggedBatch
 
-__all__ = ["LogMapping", "load_mapping", "parse_mapping", "apply_mapping"]
+__all__ = ["LogMapping", "MappingError", "load_mapping", "parse_mapping", "apply_mapping"]
+
+
+class MappingError(ConfigError):
+    """A log mapping file is invalid."""
+
 
 _NO_CONTACT = ("none", "no_contact")
 
@@ -197,13 +202,13 @@ def apply_mapping(
             )
         action[r] = k
     if mapping.reward.column:
-        reward = _float_column(cols, mapping.reward.column, source)
+        reward = float_column(cols, mapping.reward.column, source)
     else:
         reward = np.zeros(n)
         for c, w in (mapping.reward.sum or {}).items():
-            reward = reward + w * _float_column(cols, c, source)
+            reward = reward + w * float_column(cols, c, source)
     if mapping.propensity.column:
-        propensity = _float_column(cols, mapping.propensity.column, source)
+        propensity = float_column(cols, mapping.propensity.column, source)
         check_propensity(propensity, source, mapping.propensity.column)
     else:
         propensity = np.full(n, float(mapping.propensity.constant or 1.0))
@@ -213,7 +218,7 @@ def apply_mapping(
     feats: list[np.ndarray] = []
     names: list[str] = []
     for c in mapping.features.numeric:
-        feats.append(_float_column(cols, c, source))
+        feats.append(float_column(cols, c, source))
         names.append(c)
     for c in mapping.features.categorical:
         text = np.asarray([_text(v) for v in cols[c]], dtype=object)
@@ -232,7 +237,9 @@ def apply_mapping(
         else ids.copy()
     )
     ts = (
-        _timestamps(cols, mapping.timestamp.column, n, source) if mapping.timestamp else np.zeros(n)
+        timestamps_column(cols, mapping.timestamp.column, n, source)
+        if mapping.timestamp
+        else np.zeros(n)
     )
     if np.isnan(ts).any():
         raise LogError(f"{source}: column `{mapping.timestamp.column}` has missing values")  # type: ignore[union-attr]

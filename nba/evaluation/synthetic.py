@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from nba.catalog import ActionSpace
-from nba.evaluation.logs import LoggedDecisions
+from nba.logs import LoggedDecisions
 from nba.policies.base import Context, LoggedBatch, Policy, onehot_argmax
 
 __all__ = ["SyntheticProblem", "synthetic_logs"]

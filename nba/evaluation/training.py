@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from nba.evaluation.logs import LoggedDecisions
+from nba.logs import LoggedDecisions
 from nba.policies.base import Policy
 
 __all__ = ["TrainingResult", "train_from_logs"]

@@ -30,8 +30,8 @@ from nba.evaluation.estimators import (
     cross_fit_reward_model,
     evaluate_target,
 )
-from nba.evaluation.logs import LogError, LoggedDecisions
 from nba.guardrails.evaluate import Guardrails
+from nba.logs import LogError, LoggedDecisions
 from nba.policies.base import Policy
 
 __all__ = ["WhatIf", "what_if", "restrict_allowed"]

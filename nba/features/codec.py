@@ -1,17 +1,26 @@
-"""A decision's raw signals as one float32 row, and back: the decision log's ``signals``
-column, which rule policies, what-ifs and offline training read."""
+"""Signals as columns, and back: the one home of that layout.
+
+- :class:`SignalCodec`: a decision's raw signals as one float32 row (the
+  service's stored ``signals`` column, which rule policies, what-ifs and
+  offline training read);
+- :class:`SignalColumns`: signals as named table columns (a log file's
+  ``s.``/``a.``/``m.`` columns, an MLflow model's input rows).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
+from typing import Any
 
 import numpy as np
 
 from nba.catalog import Catalog
 from nba.features.signals import Signals, signal_definitions
 
-__all__ = ["SignalCodec"]
+__all__ = ["SignalCodec", "SignalColumns"]
 
 
 class SignalCodec:
@@ -91,4 +100,106 @@ class SignalCodec:
             consent=np.column_stack([values[f"{c}_consent"] > 0.5 for c in channels]),
             days_since_message=rows[:, k : k + m],
             attributes=attributes,
+        )
+
+
+@dataclass(frozen=True)
+class SignalColumns:
+    """Signals as named table columns, and back.
+
+    Each numeric signal is a column ``<values><name>``, each attribute
+    ``<attributes><name>``, the days since each message was last sent
+    ``<days_since><message_id>`` (a missing or empty value means never).
+
+    Examples
+    --------
+    >>> from datetime import UTC
+    >>> from nba.features.signals import CustomerStates
+    >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
+    ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
+    >>> sig = CustomerStates(cat, ["c"]).signals(datetime(2026, 1, 1, tzinfo=UTC))
+    >>> cols = SignalColumns().encode(sig)
+    >>> cols["m.hi"].tolist(), "s.email_consent" in cols
+    ([inf], True)
+    >>> back = SignalColumns().decode(cols, sig.customer_ids, sig.now, sig.channels,
+    ...                               sig.message_ids)
+    >>> back.consent.tolist(), sorted(back.values) == sorted(sig.values)
+    ([[False]], True)
+    """
+
+    values: str = "s."
+    attributes: str = "a."
+    days_since: str = "m."
+
+    def encode(self, signals: Signals) -> dict[str, np.ndarray]:
+        """The columns: signals, then attributes, then days since each message."""
+        cols = {self.values + k: np.asarray(v, dtype=np.float64) for k, v in signals.values.items()}
+        cols |= {self.attributes + k: np.asarray(v) for k, v in signals.attributes.items()}
+        for j, m in enumerate(signals.message_ids):
+            cols[self.days_since + m] = signals.days_since_message[:, j].astype(np.float64)
+        return cols
+
+    def decode(
+        self,
+        cols: Mapping[str, Any],
+        customer_ids: np.ndarray,
+        now: datetime,
+        channels: tuple[str, ...],
+        message_ids: tuple[str, ...],
+        *,
+        names: Sequence[str] | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> Signals:
+        """:class:`Signals` from columns (a mapping or a pandas DataFrame).
+
+        Parameters
+        ----------
+        cols
+            Column name -> shape (n,) values.
+        customer_ids, now
+            Whose signals, and when.
+        channels, message_ids
+            The column order of consent and of the days since each message.
+        names
+            The signals to read (default: every column with the prefix).
+        attributes
+            The attributes to read, by name -> ``"numeric"`` or other type,
+            when present (default: every column with the prefix, as is).
+        """
+        n = len(customer_ids)
+        keys = list(cols.keys())
+        if names is None:
+            names = [k[len(self.values) :] for k in keys if k.startswith(self.values)]
+        values = {k: np.asarray(cols[self.values + k], dtype=np.float64) for k in names}
+        if attributes is None:
+            attrs = {
+                k[len(self.attributes) :]: np.asarray(cols[k])
+                for k in keys
+                if k.startswith(self.attributes)
+            }
+        else:
+            attrs = {
+                k: np.asarray(cols[self.attributes + k]).astype(
+                    float if kind == "numeric" else object
+                )
+                for k, kind in attributes.items()
+                if self.attributes + k in cols
+            }
+        dsm = np.full((n, len(message_ids)), np.inf)
+        for j, m in enumerate(message_ids):
+            if self.days_since + m in cols:
+                dsm[:, j] = np.asarray(cols[self.days_since + m], dtype=np.float64)
+        never = np.zeros(n)
+        return Signals(
+            customer_ids=np.asarray(customer_ids, dtype=object),
+            now=now,
+            channels=channels,
+            message_ids=message_ids,
+            values=values,
+            consent=np.column_stack(
+                [values.get(f"{c}_consent", never) > 0.5 for c in channels]
+            ).reshape(n, len(channels)),
+            # "never sent" is inf in Signals; JSON lines and CSV store it as null
+            days_since_message=np.where(np.isnan(dsm), np.inf, dsm),
+            attributes=attrs,
         )

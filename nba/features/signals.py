@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from nba.catalog import STAGES, Catalog
-from nba.clock import DAY, epoch
-from nba.events import Event, EventType
+from nba.clock import DAY, HOUR, epoch
+from nba.events import EVENT_CODES, Event, EventType
 from nba.exceptions import ProfileError
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "signal_definitions",
     "Signals",
     "CustomerStates",
-    "EVENT_CODES",
 ]
 
 #: Windows (days) of the windowed counts.
@@ -44,7 +43,6 @@ _RING = 90
 #: Value of a "days since" signal when the thing never happened.
 NEVER_DAYS = 999.0
 
-EVENT_CODES: dict[EventType, int] = {t: i for i, t in enumerate(EventType)}
 _PER_CHANNEL = (EventType.SENT, EventType.OPENED, EventType.CLICKED)
 _GLOBAL = (EventType.PAGE_VIEW, EventType.CART_ADD, EventType.COMPLAINT)
 _PURCHASE = (EventType.PURCHASE, EventType.CONVERTED)
@@ -181,6 +179,37 @@ class Signals:
             consent=self.consent[rows],
             days_since_message=self.days_since_message[rows],
             attributes={k: v[rows] for k, v in self.attributes.items()},
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[Signals]) -> Signals:
+        """The signals of several batches of the same catalog, one after the other;
+        ``now`` is the latest.
+
+        Examples
+        --------
+        >>> from nba.catalog import Catalog
+        >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
+        ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
+        >>> st = CustomerStates(cat, ["a", "b"])
+        >>> both = Signals.concat([st.signals(datetime(2026, 1, 1, tzinfo=UTC)),
+        ...                        st.signals(datetime(2026, 1, 2, tzinfo=UTC))])
+        >>> len(both), both.now.day
+        (4, 2)
+        """
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        return replace(
+            first,
+            customer_ids=np.concatenate([p.customer_ids for p in parts]),
+            now=max(p.now for p in parts),
+            values={k: np.concatenate([p.values[k] for p in parts]) for k in first.values},
+            consent=np.concatenate([p.consent for p in parts]),
+            days_since_message=np.concatenate([p.days_since_message for p in parts]),
+            attributes={
+                k: np.concatenate([p.attributes[k] for p in parts]) for k in first.attributes
+            },
         )
 
     def row(self, i: int) -> dict[str, float | str]:
@@ -598,7 +627,7 @@ class CustomerStates:
         v["tenure_days"] = days[n_ch + 2]
         offsets = np.array([_utc_offset(now, z) for z in self.timezones])
         local = t + offsets[self.tz_index[sel]]
-        v["local_hour"] = (local % DAY) / 3600.0
+        v["local_hour"] = (local % DAY) / HOUR
         v["stage"] = _stage(
             v["purchases_total"],
             v["days_since_purchase"],

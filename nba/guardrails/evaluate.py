@@ -9,20 +9,11 @@ from operator import itemgetter
 
 import numpy as np
 
-from nba.catalog import STAGES, Catalog
+from nba.catalog import Catalog
 from nba.decision import Suppression
 from nba.features.signals import Signals, signal_definitions
-from nba.guardrails.rules import (
-    Budget,
-    Condition,
-    EligibilityRule,
-    FrequencyCap,
-    GuardrailsSpec,
-    MinGap,
-    ProgressionRule,
-    QuietHours,
-    SuitabilityRule,
-)
+from nba.guardrails.kinds import COMPARE, KINDS, Actions, Tests, condition
+from nba.guardrails.rules import GuardrailsSpec
 
 __all__ = ["Guardrails", "GuardrailResult", "holdout_draw"]
 
@@ -109,60 +100,12 @@ class GuardrailResult:
         )
 
 
-#: Comparisons on numeric signals, as ufuncs that write into the per-call table.
-_COMPARE: dict[str, np.ufunc] = {
-    "==": np.equal,
-    "!=": np.not_equal,
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-}
-# the general path keeps Python's operators: `x == v` falls back where no ufunc loop exists
-_OPS: dict[str, Callable[[np.ndarray, object], np.ndarray]] = {
-    "==": lambda x, v: x == v,
-    "!=": lambda x, v: x != v,
-    "<": lambda x, v: x < v,
-    "<=": lambda x, v: x <= v,
-    ">": lambda x, v: x > v,
-    ">=": lambda x, v: x >= v,
-    "in": lambda x, v: np.isin(x, np.asarray(v, dtype=x.dtype if x.dtype != object else object)),
-    "not_in": lambda x, v: (
-        ~np.isin(x, np.asarray(v, dtype=x.dtype if x.dtype != object else object))
-    ),
-}
-
 #: Bits per word of the per-customer rule bit sets.
 _WORD = 64
 
 #: Customers per block when expanding bit sets to (customers, actions): keeps
 #: the uint64 temporaries in the CPU caches.
 _CHUNK = 4096
-
-
-@dataclass(frozen=True)
-class _Compare:
-    """A term comparing ``scale * sum(signals)`` with ``value``.
-
-    Its operator is the group it is filed under.
-    """
-
-    slot: int | None  # the bit it sets; None for a helper combined into another term
-    signals: tuple[str, ...]
-    value: float
-    scale: float = 1.0
-    negate: bool = False  # fires when the comparison fails
-
-
-@dataclass
-class _Tests:
-    """The customer-dependent tests of a rule set, sorted by how they are computed."""
-
-    compare: dict[str, list[_Compare]]  # by operator
-    between: list[tuple[_Compare, _Compare]]  # quiet hours that do not wrap: both hold
-    general: list[tuple[int, Condition, object]]  # (slot, condition, value)
-    requires: list[tuple[int, int]]  # (slot, message column)
-    not_within: list[tuple[int, int, float]]  # (slot, message column, days)
 
 
 def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, np.ndarray]], tuple[np.ndarray, ...]]:
@@ -182,27 +125,6 @@ def _lowest(hit: np.ndarray, reason_of_bit: np.ndarray) -> np.ndarray:
     # h & -h isolates the lowest set bit, the first rule in evaluation order;
     # frexp gives its position + 1 exactly (0 when no bit is set)
     return reason_of_bit.take(np.frexp(hit & -hit)[1])
-
-
-def _condition_value(cond: Condition) -> object:
-    """A condition's value as the signal holds it (stages as their index)."""
-    if cond.field != "stage":
-        return cond.value
-    if isinstance(cond.value, list):
-        return [float(STAGES.index(str(v))) for v in cond.value]
-    return float(STAGES.index(str(cond.value)))
-
-
-def _condition(cond: Condition, value: object, signals: Signals) -> np.ndarray:
-    """Shape (n,): whether each customer meets ``cond`` (``value`` from :func:`_condition_value`).
-
-    The general path, for attributes and ``in`` / ``not_in``; comparisons of
-    numeric signals are vectorised over all rules by :class:`Guardrails`.
-    """
-    x = signals[cond.field]
-    if x.dtype == object and not isinstance(value, list):
-        value = str(value) if not isinstance(value, bool) else value
-    return np.asarray(_OPS[cond.op](x, value), dtype=bool)
 
 
 class Guardrails:
@@ -279,39 +201,16 @@ class Guardrails:
         """Shape (n_rules, n_actions): which actions each rule is about."""
         cat, space = self.catalog, self.catalog.actions
         mi, ci = space.message_index, space.channel_index
-        is_contact = mi >= 0
-        chan_of = np.array([cat.channel_ids[c] if c >= 0 else "" for c in ci], dtype=object)
-        msg_of = np.array([cat.message_ids[m] if m >= 0 else "" for m in mi], dtype=object)
+        actions = Actions(
+            cat,
+            mi >= 0,
+            np.array([cat.channel_ids[c] if c >= 0 else "" for c in ci], dtype=object),
+            np.array([cat.message_ids[m] if m >= 0 else "" for m in mi], dtype=object),
+        )
         out = np.zeros((len(self.rule_names), len(space)), dtype=bool)
-        out[0] = is_contact  # holdout: every contact
+        out[0] = actions.is_contact  # holdout: every contact
         for code, rule in enumerate(self.spec.rules, start=2):
-            mask = is_contact.copy()
-            if isinstance(rule, SuitabilityRule):
-                if rule.channel is not None:
-                    mask &= chan_of == rule.channel
-                if rule.content_type is not None:
-                    mask &= np.array(
-                        [m >= 0 and cat.messages[m].content_type == rule.content_type for m in mi]
-                    )
-                if rule.topic is not None:
-                    mask &= np.array([m >= 0 and rule.topic in cat.messages[m].topics for m in mi])
-            elif isinstance(rule, EligibilityRule):
-                if rule.messages is not None:
-                    mask &= np.isin(msg_of, list(rule.messages))
-                if rule.channels is not None:
-                    mask &= np.isin(chan_of, list(rule.channels))
-            elif isinstance(rule, ProgressionRule):
-                mask &= msg_of == rule.message
-            elif isinstance(rule, FrequencyCap | MinGap):
-                if rule.channel is not None:
-                    mask &= chan_of == rule.channel
-            elif isinstance(rule, QuietHours):
-                if rule.channels is not None:
-                    mask &= np.isin(chan_of, list(rule.channels))
-            else:
-                assert isinstance(rule, Budget)
-                mask &= chan_of == rule.channel
-            out[code] = mask
+            out[code] = actions.is_contact & KINDS[rule.kind].scope(rule, actions)
         return out
 
     def _compile_slots(self, scope: np.ndarray) -> tuple[list[int], dict[int, int]]:
@@ -356,59 +255,27 @@ class Guardrails:
         self._budget_bits: list[tuple[str, int, int]] = []  # (channel, word, bit)
         return consent_cols, slot_of
 
-    def _sort_tests(self, slot_of: dict[int, int]) -> _Tests:
+    def _sort_tests(self, slot_of: dict[int, int]) -> Tests:
         """Turn each rule into tests that fire its slot's bit.
 
         Most compare a signal (or a sum of signals, times a scale) with a
         constant: they are filed by operator, to be computed by one numpy
         call per operator over every rule.
         """
-        channels, messages = self.catalog.channel_ids, self.catalog.message_ids
-        signal_names = {d.name for d in signal_definitions(channels)}
-        tests = _Tests({op: [] for op in _COMPARE}, [], [], [], [])
-        compare = tests.compare
+        channels = self.catalog.channel_ids
+        tests = Tests(
+            channels,
+            self.catalog.message_ids,
+            {d.name for d in signal_definitions(channels)},
+            {op: [] for op in COMPARE},
+        )
         for code, slot in slot_of.items():
             rule = self.spec.rules[code - 2]
-            if isinstance(rule, SuitabilityRule):
-                self._const_bits[slot // _WORD] |= 1 << (slot % _WORD)
-            elif isinstance(rule, Budget):
-                self._budget_bits.append((rule.channel, slot // _WORD, 1 << (slot % _WORD)))
-            elif isinstance(rule, FrequencyCap):
-                chans = channels if rule.channel is None else (rule.channel,)
-                names = tuple(f"{c}_sends_{rule.window_days}d" for c in chans)
-                compare[">="].append(_Compare(slot, names, float(rule.max)))
-            elif isinstance(rule, MinGap):
-                c = "" if rule.channel is None else f"{rule.channel}_"
-                gap = _Compare(slot, (f"{c}days_since_contact",), rule.hours, scale=24.0)
-                compare["<"].append(gap)
-            elif isinstance(rule, QuietHours):
-                after = _Compare(slot, ("local_hour",), rule.start)
-                before = _Compare(slot, ("local_hour",), rule.end)
-                if rule.start > rule.end:  # wraps midnight: either fires the rule
-                    compare[">="].append(after)
-                    compare["<"].append(before)
-                else:
-                    tests.between.append((after, before))
-            elif isinstance(rule, EligibilityRule):
-                for cond in rule.when:  # the test: the condition fails
-                    value = _condition_value(cond)
-                    if (
-                        cond.op in _COMPARE
-                        and cond.field in signal_names
-                        and isinstance(value, bool | int | float)
-                    ):
-                        test = _Compare(slot, (cond.field,), float(value), negate=True)
-                        compare[cond.op].append(test)
-                    else:
-                        tests.general.append((slot, cond, value))
-            else:
-                assert isinstance(rule, ProgressionRule)
-                tests.requires += [(slot, messages.index(m)) for m in rule.requires]
-                if rule.not_within_days is not None:
-                    tests.not_within += [
-                        (slot, messages.index(m), rule.not_within_days)
-                        for m in (rule.of or (rule.message,))
-                    ]
+            KINDS[rule.kind].tests(rule, slot, tests)
+        for slot in tests.always:
+            self._const_bits[slot // _WORD] |= 1 << (slot % _WORD)
+        self._budget_bits += [(ch, s // _WORD, 1 << (s % _WORD)) for ch, s in tests.budgets]
+        compare = tests.compare
         # "start <= hour < end" closes the >= and < groups, in the same order,
         # so that one `and` combines them (into the start rows; the end rows
         # set no bit)
@@ -416,7 +283,7 @@ class Guardrails:
         compare["<"] += [replace(b, slot=None) for _, b in tests.between]
         return tests
 
-    def _compile_terms(self, consent_cols: list[int], tests: _Tests) -> None:
+    def _compile_terms(self, consent_cols: list[int], tests: Tests) -> None:
         """Lay the tests out as the rows ("terms") of the per-call table.
 
         Each group of tests computed together gets a slice of rows; each row
@@ -458,7 +325,7 @@ class Guardrails:
                 (
                     rows,
                     slice(rows.start - first, rows.stop - first),
-                    _COMPARE[op],
+                    COMPARE[op],
                     _column([test.value for test in group]),
                     scale if (scale != 1.0).any() else None,
                 )
@@ -508,7 +375,7 @@ class Guardrails:
                 after, before = self._between
                 np.logical_and(terms[after], terms[before], out=terms[after])
         for row, cond, value in self._general:
-            terms[row] = _condition(cond, value, signals)
+            terms[row] = condition(cond, value, signals)
         if self._progression is not None:
             never, recent, msgs, days = self._progression
             since = signals.days_since_message.T[msgs]  # rows of `never`, then of `recent`

@@ -37,8 +37,9 @@ consent (always on)
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -58,6 +59,7 @@ __all__ = [
     "QuietHours",
     "Budget",
     "GuardrailsSpec",
+    "RULE_KINDS",
     "parse_guardrails",
     "load_guardrails",
     "CAP_WINDOWS",
@@ -67,9 +69,43 @@ __all__ = [
 CAP_WINDOWS: tuple[int, ...] = (1, *WINDOWS)
 
 
+@dataclasses.dataclass
+class _CatalogCheck:
+    """What checking rules against a catalog needs, and the errors it raises."""
+
+    catalog: Catalog
+    source: str
+    fields: set[str]
+    budgeted: set[str] = dataclasses.field(default_factory=set)  # channels with a budget so far
+
+    def fail(self, rule: _Rule, field: str, msg: str) -> None:
+        raise GuardrailsError(f"{self.source}, rule `{rule.name}`: `{field}` {msg}")
+
+    def known(self, rule: _Rule, field: str, value: str | None, pool: set[str], what: str) -> None:
+        if value is not None and value not in pool:
+            self.fail(
+                rule,
+                field,
+                f"names unknown {what} `{value}`; expected one of {', '.join(sorted(pool))}",
+            )
+
+
 class _Rule(BaseModel):
+    """A named rule of one kind; ``kind`` is its list's key in the guardrails file."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    kind: ClassVar[str]
     name: str = Field(min_length=1)
+
+    def check_catalog(self, check: _CatalogCheck) -> None:
+        """Raise :class:`GuardrailsError` unless the rule's names exist in the catalog."""
+        channels, messages = set(check.catalog.channel_ids), set(check.catalog.message_ids)
+        for ch in getattr(self, "channels", None) or ():
+            check.known(self, "channels", ch, channels, "channel")
+        if hasattr(self, "channel"):
+            check.known(self, "channel", self.channel, channels, "channel")
+        for m in getattr(self, "messages", None) or ():
+            check.known(self, "messages", m, messages, "message")
 
 
 class Condition(BaseModel):
@@ -100,6 +136,7 @@ class Holdout(BaseModel):
 class SuitabilityRule(_Rule):
     """Forbid a content type and/or topic on a channel."""
 
+    kind: ClassVar[str] = "suitability"
     channel: str | None = None
     content_type: str | None = None
     topic: str | None = None
@@ -115,18 +152,65 @@ class SuitabilityRule(_Rule):
             )
         return self
 
+    def check_catalog(self, check: _CatalogCheck) -> None:
+        super().check_catalog(check)
+        if self.topic is not None:
+            check.known(self, "topic", self.topic, set(check.catalog.topics), "topic")
+
 
 class EligibilityRule(_Rule):
     """Actions in scope are allowed only when every condition holds."""
 
+    kind: ClassVar[str] = "eligibility"
     messages: tuple[str, ...] | None = None
     channels: tuple[str, ...] | None = None
     when: tuple[Condition, ...] = Field(min_length=1)
+
+    def check_catalog(self, check: _CatalogCheck) -> None:
+        super().check_catalog(check)
+        attributes = check.catalog.attributes
+        for cond in self.when:
+            check.known(self, "when.field", cond.field, check.fields, "signal or attribute")
+            vals = cond.value if isinstance(cond.value, list) else [cond.value]
+            if cond.field == "stage":
+                for v in vals:
+                    if v not in STAGES:
+                        check.fail(
+                            self, "when.value", f"must be a stage ({', '.join(STAGES)}), got {v!r}"
+                        )
+            elif cond.field in attributes:
+                kind = attributes[cond.field].type
+                if kind == "numeric" and not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in vals
+                ):
+                    check.fail(
+                        self,
+                        "when.value",
+                        f"must be a number for numeric attribute "
+                        f"`{cond.field}`, got {cond.value!r}",
+                    )
+                known_values = attributes[cond.field].values
+                if kind != "numeric" and known_values:
+                    for v in vals:  # a value the attribute cannot take never matches
+                        if str(v) not in known_values:
+                            check.fail(
+                                self,
+                                "when.value",
+                                f"must be one of {', '.join(known_values)} for attribute "
+                                f"`{cond.field}`, got {v!r}",
+                            )
+            elif not all(isinstance(v, int | float) for v in vals):
+                check.fail(
+                    self,
+                    "when.value",
+                    f"must be a number for signal `{cond.field}`, got {cond.value!r}",
+                )
 
 
 class ProgressionRule(_Rule):
     """Message order: ``requires`` sent before, or not within N days of ``of``."""
 
+    kind: ClassVar[str] = "progression"
     message: str
     requires: tuple[str, ...] = ()
     not_within_days: float | None = Field(default=None, gt=0)
@@ -138,10 +222,18 @@ class ProgressionRule(_Rule):
             raise ValueError("needs `requires` (a list of messages) or `not_within_days`")
         return self
 
+    def check_catalog(self, check: _CatalogCheck) -> None:
+        super().check_catalog(check)
+        messages = set(check.catalog.message_ids)
+        check.known(self, "message", self.message, messages, "message")
+        for m in (*self.requires, *(self.of or ())):
+            check.known(self, "requires" if m in self.requires else "of", m, messages, "message")
+
 
 class FrequencyCap(_Rule):
     """At most ``max`` sends per window, on one channel or all."""
 
+    kind: ClassVar[str] = "frequency_caps"
     channel: str | None = None
     max: int = Field(ge=0)
     window_days: int
@@ -159,6 +251,7 @@ class FrequencyCap(_Rule):
 class MinGap(_Rule):
     """At least ``hours`` since the last send (on one channel or any)."""
 
+    kind: ClassVar[str] = "min_gap"
     hours: float = Field(gt=0, le=24 * 366)
     channel: str | None = None
 
@@ -182,6 +275,7 @@ def _hour(v: Any) -> float:
 class QuietHours(_Rule):
     """No sends from ``start`` to ``end`` local time (wraps midnight if start > end)."""
 
+    kind: ClassVar[str] = "quiet_hours"
     start: float
     end: float
     channels: tuple[str, ...] | None = None
@@ -195,8 +289,31 @@ class QuietHours(_Rule):
 class Budget(_Rule):
     """At most ``max_per_day`` sends on a channel per UTC day, across customers."""
 
+    kind: ClassVar[str] = "budgets"
     channel: str
     max_per_day: int = Field(ge=0)
+
+    def check_catalog(self, check: _CatalogCheck) -> None:
+        if self.channel in check.budgeted:
+            check.fail(self, "channel", f"`{self.channel}` already has a budget (one per channel)")
+        check.budgeted.add(self.channel)
+        super().check_catalog(check)
+
+
+#: Every kind of named rule, in evaluation order, by its key in the guardrails
+#: file (the holdout and consent come before them all).
+RULE_KINDS: dict[str, type[_Rule]] = {
+    r.kind: r
+    for r in (
+        SuitabilityRule,
+        EligibilityRule,
+        ProgressionRule,
+        FrequencyCap,
+        MinGap,
+        QuietHours,
+        Budget,
+    )
+}
 
 
 class GuardrailsSpec(BaseModel):
@@ -215,127 +332,27 @@ class GuardrailsSpec(BaseModel):
     @property
     def rules(self) -> tuple[_Rule, ...]:
         """Every named rule, in evaluation order."""
-        return (
-            *self.suitability,
-            *self.eligibility,
-            *self.progression,
-            *self.frequency_caps,
-            *self.min_gap,
-            *self.quiet_hours,
-            *self.budgets,
-        )
+        return tuple(r for kind in RULE_KINDS for r in getattr(self, kind))
 
     def summary(self) -> dict[str, int | float]:
         """Counts of rules by kind (and the holdout share)."""
-        out: dict[str, int | float] = {
-            k: len(getattr(self, k))
-            for k in (
-                "suitability",
-                "eligibility",
-                "progression",
-                "frequency_caps",
-                "min_gap",
-                "quiet_hours",
-                "budgets",
-            )
-        }
+        out: dict[str, int | float] = {k: len(getattr(self, k)) for k in RULE_KINDS}
         out["holdout_share"] = self.holdout.share if self.holdout else 0.0
         return out
 
 
-_LABELS = dict.fromkeys(
-    (
-        "suitability",
-        "eligibility",
-        "progression",
-        "frequency_caps",
-        "min_gap",
-        "quiet_hours",
-        "budgets",
-    ),
-    "rule",
-) | {"when": "condition"}
+_LABELS = dict.fromkeys(RULE_KINDS, "rule") | {"when": "condition"}
 
 
 def _check_against_catalog(spec: GuardrailsSpec, catalog: Catalog, source: str) -> None:
-    channels, messages = set(catalog.channel_ids), set(catalog.message_ids)
     fields = {d.name for d in signal_definitions(catalog.channel_ids)} | set(catalog.attributes)
+    check = _CatalogCheck(catalog, source, fields)
     names: set[str] = set()
-
-    def fail(rule: _Rule, field: str, msg: str) -> None:
-        raise GuardrailsError(f"{source}, rule `{rule.name}`: `{field}` {msg}")
-
-    def known(rule: _Rule, field: str, value: str | None, pool: set[str], what: str) -> None:
-        if value is not None and value not in pool:
-            fail(
-                rule,
-                field,
-                f"names unknown {what} `{value}`; expected one of {', '.join(sorted(pool))}",
-            )
-
-    budgeted: set[str] = set()
     for rule in spec.rules:
         if rule.name in names or rule.name in ("consent", "holdout"):
-            fail(rule, "name", "must be unique (and not `consent` or `holdout`)")
+            check.fail(rule, "name", "must be unique (and not `consent` or `holdout`)")
         names.add(rule.name)
-        if isinstance(rule, Budget):
-            if rule.channel in budgeted:
-                fail(rule, "channel", f"`{rule.channel}` already has a budget (one per channel)")
-            budgeted.add(rule.channel)
-        for ch in getattr(rule, "channels", None) or ():
-            known(rule, "channels", ch, channels, "channel")
-        if hasattr(rule, "channel"):
-            known(rule, "channel", rule.channel, channels, "channel")
-        for m in getattr(rule, "messages", None) or ():
-            known(rule, "messages", m, messages, "message")
-        if isinstance(rule, SuitabilityRule) and rule.topic is not None:
-            known(rule, "topic", rule.topic, set(catalog.topics), "topic")
-        if isinstance(rule, ProgressionRule):
-            known(rule, "message", rule.message, messages, "message")
-            for m in (*rule.requires, *(rule.of or ())):
-                known(rule, "requires" if m in rule.requires else "of", m, messages, "message")
-        if isinstance(rule, EligibilityRule):
-            for cond in rule.when:
-                known(rule, "when.field", cond.field, fields, "signal or attribute")
-                if cond.field == "stage":
-                    vals = cond.value if isinstance(cond.value, list) else [cond.value]
-                    for v in vals:
-                        if v not in STAGES:
-                            fail(
-                                rule,
-                                "when.value",
-                                f"must be a stage ({', '.join(STAGES)}), got {v!r}",
-                            )
-                elif cond.field in catalog.attributes:
-                    kind = catalog.attributes[cond.field].type
-                    vals = cond.value if isinstance(cond.value, list) else [cond.value]
-                    if kind == "numeric" and not all(
-                        isinstance(v, int | float) and not isinstance(v, bool) for v in vals
-                    ):
-                        fail(
-                            rule,
-                            "when.value",
-                            f"must be a number for numeric attribute "
-                            f"`{cond.field}`, got {cond.value!r}",
-                        )
-                    known_values = catalog.attributes[cond.field].values
-                    if kind != "numeric" and known_values:
-                        for v in vals:  # a value the attribute cannot take never matches
-                            if str(v) not in known_values:
-                                fail(
-                                    rule,
-                                    "when.value",
-                                    f"must be one of {', '.join(known_values)} for attribute "
-                                    f"`{cond.field}`, got {v!r}",
-                                )
-                else:
-                    vals = cond.value if isinstance(cond.value, list) else [cond.value]
-                    if not all(isinstance(v, int | float) for v in vals):
-                        fail(
-                            rule,
-                            "when.value",
-                            f"must be a number for signal `{cond.field}`, got {cond.value!r}",
-                        )
+        rule.check_catalog(check)
 
 
 def parse_guardrails(data: Any, catalog: Catalog, source: str = "<guardrails>") -> GuardrailsSpec:

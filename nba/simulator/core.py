@@ -23,8 +23,9 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from nba.clock import DAY, HOUR
-from nba.events import Event, EventType
-from nba.features.signals import EVENT_CODES, CustomerStates
+from nba.events import EVENT_CODES, Event, EventType
+from nba.features.signals import CustomerStates
+from nba.goals import join_rewards
 from nba.guardrails import Guardrails
 from nba.pipeline import Decider, DecisionBatch
 from nba.policies.base import Policy
@@ -406,9 +407,8 @@ class Simulator:
             t_open = t + d_open
             t_follow = t_open + _FOLLOW
             t_buy = t_follow + d_buy
-            window = self.goal.window_seconds
-            g = self.goal
-            rew = -g.action_cost[a] + g.event_rewards(np.full(c.size, _SENT), np.zeros(c.size))
+            # the caused events, the send first, in the order a decision's reward adds them
+            caused = [(np.ones(c.size, dtype=bool), _SENT, np.full(c.size, t), None)]
             for mask, code, ts, v in (
                 (opened, _OPEN, t_open, None),
                 (clicked, _CLICK, t_follow, None),
@@ -429,14 +429,25 @@ class Simulator:
                     value=vals,
                     decision=dec[c][k],
                 )
-                inwin = ts[k] - t <= window
-                np.add.at(rew, k[inwin], g.event_rewards(np.full(inwin.sum(), code), vals[inwin]))
-            reward[c] = rew
-            revenue[c] = np.where(bought & (t_buy - t <= window), val, 0.0)
+                caused.append((mask, code, ts, v))
+            ev = np.concatenate([np.flatnonzero(m) for m, *_ in caused])
+            closed = join_rewards(
+                self.goal,
+                r,
+                np.full(c.size, t),
+                a,
+                r[ev],
+                np.concatenate([ts[m] for m, _, ts, _ in caused]),
+                ev,
+                np.concatenate([np.full(m.sum(), code) for m, code, *_ in caused]),
+                np.concatenate([np.zeros(m.sum()) if v is None else v[m] for m, _, _, v in caused]),
+            )
+            reward[c] = closed.reward
+            revenue[c] = closed.outcomes["revenue"]
             for name, arr in (
                 ("opened", opened),
                 ("clicked", clicked),
-                ("purchased", bought & (t_buy - t <= window)),
+                ("purchased", closed.outcomes["purchase"] > 0),
                 ("unsubscribed", unsub),
                 ("complained", comp),
             ):

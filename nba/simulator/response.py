@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nba.catalog import STAGES, Catalog
-from nba.events import EventType
-from nba.features.signals import EVENT_CODES
+from nba.events import EVENT_CODES, EventType
 from nba.goals import Goal
 from nba.simulator.modifiers import Delays, Fatigue
 from nba.simulator.population import CONTENT_TYPES, Traits

@@ -2,7 +2,7 @@
 
 Learning is delayed as in production: a decision is learned from
 (``partial_fit``) only once its attribution window has closed, with the
-reward the goal's join gives it (:func:`nba.goals.attribute_events`: events
+reward the goal's join gives it (:func:`nba.goals.join_rewards`: events
 naming the decision, and under ``attribution: last_touch`` the others by last
 touch within the window, minus the send cost).
 """
@@ -16,16 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from nba.evaluation.logs import LoggedDecisions
-from nba.features.signals import Signals
-from nba.goals import attribute_events, outcome_counts
+from nba import goals
 from nba.guardrails import Guardrails
+from nba.logs import LoggedDecisions
 from nba.pipeline import DecisionBatch
-from nba.policies.base import Context, LoggedBatch, Policy
+from nba.policies.base import Policy
 from nba.simulator.core import Simulator, StepOutcome
 from nba.simulator.scenario import Scenario
 
-__all__ = ["RunResult", "run_policy", "simulate_logs", "join_rewards", "concat_signals"]
+__all__ = ["RunResult", "run_policy", "simulate_logs", "join_rewards"]
 
 DAILY_METRICS = (
     "reward_per_customer",
@@ -68,30 +67,6 @@ class RunResult:
     logs: LoggedDecisions | None = None
 
 
-def concat_signals(parts: list[Signals]) -> Signals:
-    """Stack the signals of several batches (``now`` is the last batch's)."""
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-    return replace(
-        parts[-1],
-        customer_ids=np.concatenate([p.customer_ids for p in parts]),
-        values={k: np.concatenate([p.values[k] for p in parts]) for k in first.values},
-        consent=np.concatenate([p.consent for p in parts]),
-        days_since_message=np.concatenate([p.days_since_message for p in parts]),
-        attributes={k: np.concatenate([p.attributes[k] for p in parts]) for k in first.attributes},
-    )
-
-
-def _concat_context(parts: list[Context]) -> Context:
-    sigs = [p.signals for p in parts]
-    return replace(
-        parts[0],
-        X=np.concatenate([p.X for p in parts]),
-        signals=concat_signals([s for s in sigs if s is not None]) if all(sigs) else None,
-    )
-
-
 def join_rewards(sim: Simulator, first: int, last: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The goal's reward of decisions ``first:last`` and their outcomes, from the events so far.
 
@@ -105,33 +80,27 @@ def join_rewards(sim: Simulator, first: int, last: int) -> tuple[np.ndarray, dic
     """
     d = sim.decision_arrays()
     ev = sim.event_arrays()
-    goal = sim.goal
-    window = goal.window_seconds
-    w = goal.event_rewards(ev["code"], ev["value"])
+    window = sim.goal.window_seconds
+    # only the decisions and events that can meet decisions first:last
     t_lo, t_hi = d["ts"][first], d["ts"][last - 1]
     c0 = int(np.searchsorted(d["ts"], t_lo - window, side="left"))
     c1 = int(np.searchsorted(d["ts"], t_hi + window, side="right"))
     dec = ev["decision"]
     sel = (ev["ts"] >= t_lo) & (ev["ts"] <= t_hi + window)
     sel &= (dec < 0) | ((dec >= c0) & (dec < c1))
-    local = np.where(dec[sel] >= 0, dec[sel] - c0, -1)
-    act = d["action"][c0:c1]
-    att, late = attribute_events(
+    closed = goals.join_rewards(
+        sim.goal,
         d["row"][c0:c1],
         d["ts"][c0:c1],
-        act != 0,
+        d["action"][c0:c1],
         ev["row"][sel],
         ev["ts"][sel],
-        local,
-        window,
-        last_touch=goal.last_touch,
+        np.where(dec[sel] >= 0, dec[sel] - c0, -1),
+        ev["code"][sel],
+        ev["value"][sel],
     )
-    reward = -goal.action_cost[act]
-    ok = (att >= 0) & ~late
-    np.add.at(reward, att[ok], w[sel][ok])
-    outcomes = outcome_counts(np.where(ok, att, -1), ev["code"][sel], ev["value"][sel], c1 - c0)
     part = slice(first - c0, last - c0)
-    return reward[part], {k: v[part] for k, v in outcomes.items()}
+    return closed.reward[part], {k: v[part] for k, v in closed.outcomes.items()}
 
 
 @dataclass
@@ -239,7 +208,7 @@ def run_policy(
         learns with ``partial_fit`` from decisions whose window has closed
         when ``learn``.
     keep_logs
-        Keep every decision as :class:`~nba.evaluation.logs.LoggedDecisions`
+        Keep every decision as :class:`~nba.logs.LoggedDecisions`
         (with the ground truth) in ``RunResult.logs``.
     on_day
         Called after each day with (day, metrics).
@@ -324,43 +293,37 @@ def run_policy(
     return result
 
 
-def _as_batch(
+def _logged(
     sim: Simulator,
+    policy: Policy,
     chunks: list[_Chunk],
-    reward: np.ndarray,
-    outcomes: dict[str, np.ndarray] | None = None,
-) -> LoggedBatch:
-    return LoggedBatch(
-        context=_concat_context([c.batch.context for c in chunks]),
-        allowed=np.concatenate([c.batch.guardrails.allowed for c in chunks]),
-        action=np.concatenate([c.batch.action for c in chunks]),
-        propensity=np.concatenate([c.batch.propensity for c in chunks]),
-        reward=reward,
-        outcomes=outcomes,
-    )
-
-
-def _learn(sim: Simulator, policy: Policy, chunks: list[_Chunk]) -> None:
+    expected: list[np.ndarray] | None = None,
+) -> LoggedDecisions:
+    """The chunks' decisions with the goal's join as their reward (and outcomes)."""
     first = chunks[0].first
     last = chunks[-1].first + len(chunks[-1].batch)
     reward, outcomes = join_rewards(sim, first, last)
-    policy.partial_fit(_as_batch(sim, chunks, reward, outcomes))
+    label = f"{policy.name}@{policy.version}"
+    logs = LoggedDecisions.concat(
+        [
+            LoggedDecisions.from_decisions(
+                c.batch,
+                reward[c.first - first : c.first - first + len(c.batch)],
+                expected_reward=None if expected is None else expected[k],
+                policy=label,
+            )
+            for k, c in enumerate(chunks)
+        ]
+    )
+    return replace(logs, batch=replace(logs.batch, outcomes=outcomes))
+
+
+def _learn(sim: Simulator, policy: Policy, chunks: list[_Chunk]) -> None:
+    policy.partial_fit(_logged(sim, policy, chunks).batch)
 
 
 def _logs(sim: Simulator, policy: Policy, kept: list[tuple[_Chunk, np.ndarray]]) -> LoggedDecisions:
-    chunks = [c for c, _ in kept]
-    first, last = chunks[0].first, chunks[-1].first + len(chunks[-1].batch)
-    reward, outcomes = join_rewards(sim, first, last)
-    batch = _as_batch(sim, chunks, reward, outcomes)
-    n = len(batch)
-    return LoggedDecisions(
-        batch=batch,
-        decision_ids=np.array([d for c in chunks for d in c.batch.decision_ids], dtype=object),
-        customer_ids=np.concatenate([c.batch.signals.customer_ids for c in chunks]),
-        timestamps=np.concatenate([np.full(len(c.batch), c.ts) for c in chunks]),
-        policy=np.full(n, f"{policy.name}@{policy.version}", dtype=object),
-        expected_reward=np.concatenate([e for _, e in kept]),
-    )
+    return _logged(sim, policy, [c for c, _ in kept], [e for _, e in kept])
 
 
 def simulate_logs(

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nba.tracking.models import CHAMPION, REGISTERED_MODEL, log_policy_model, register_policy
+from nba.policies.base import Policy
+from nba.simulator.core import Simulator
+from nba.simulator.run import DAILY_METRICS
+from nba.tracking.models import (
+    CHAMPION,
+    REGISTERED_MODEL,
+    log_policy_model,
+    register_policy,
+    signals_frame,
+)
 from nba.tracking.plots import learning_curves, lift_chart
 from nba.tracking.runs import ExperimentTracker, file_hash
 
@@ -42,8 +51,6 @@ def track_experiment(
     registered as ``nba``; it gets the ``champion`` alias only when its
     lift interval is above 0.
     """
-    from nba.experiment import DAILY_METRICS, daily_matrix, dumps
-
     cfg, sc = loaded.config, loaded.scenario
     tracker = ExperimentTracker(
         cfg.experiment_name or f"nba-{cfg.name}",
@@ -117,7 +124,7 @@ def track_experiment(
             ("reward_per_customer", "cumulative reward per customer"),
             ("regret_per_customer", "cumulative regret per customer (vs oracle)"),
         ):
-            curves = {n: daily_matrix(result, n, metric) for n in names}
+            curves = {n: result.daily_matrix(n, metric) for n in names}
             curves = {n: c for n, c in curves.items() if c.size}
             if metric == "expected_reward_per_customer":  # the learning curve proper
                 curves = {n: np.diff(c, axis=1, prepend=0.0) for n, c in curves.items()}
@@ -172,8 +179,7 @@ def track_experiment(
             "parent_run_id": parent,
             "champion": champion,
         }
-        summary = {**result.summary, "mlflow": doc}
-        (out / "results.json").write_text(dumps(summary))
+        (out / "results.json").write_text(result.summary_json(mlflow=doc))
         tracker.log_file(parent, out / "results.json")
     tracker.finish("KILLED" if result.interrupted else "FINISHED")
     return doc
@@ -190,8 +196,6 @@ def _champion(
     saved = result.saved_policies.get((best["name"], loaded.config.seeds[0]))
     if not saved:
         return None
-    from nba.policies.base import Policy
-
     sc = loaded.scenario
     example = _input_example(loaded)
     uri = log_policy_model(
@@ -216,9 +220,6 @@ def _champion(
 
 
 def _input_example(loaded: LoadedExperiment) -> Any:
-    from nba.simulator.core import Simulator
-    from nba.tracking.models import signals_frame
-
     sim = Simulator(loaded.scenario, 3, days=1)
     sim.reset(seed=0)
     opp = sim.observe()

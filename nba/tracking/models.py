@@ -30,6 +30,7 @@ import pandas as pd
 
 from nba.catalog import Catalog, load_catalog
 from nba.exceptions import ConfigError
+from nba.features.codec import SignalColumns
 from nba.features.signals import Signals, signal_definitions
 from nba.policies.base import Policy
 from nba.tracking.runs import TrackingError
@@ -49,7 +50,8 @@ __all__ = [
 #: Registered model name and the serving alias (DESIGN.md: ``models:/nba@champion``).
 REGISTERED_MODEL = "nba"
 CHAMPION = "champion"
-_DAYS_SINCE = "days_since."
+#: The model's input columns: signals and attributes by name, ``days_since.<message_id>``.
+_COLUMNS = SignalColumns(values="", attributes="", days_since="days_since.")
 
 try:  # the base class only matters when MLflow is installed (it is a dependency)
     from mlflow.pyfunc import PythonModel as _PythonModel
@@ -71,12 +73,7 @@ def signals_frame(signals: Signals) -> pd.DataFrame:
     (['a'], True)
     """
     cols: dict[str, Any] = {"customer_id": signals.customer_ids.astype(str)}
-    cols.update({k: np.asarray(v, dtype=float) for k, v in signals.values.items()})
-    for k, v in signals.attributes.items():
-        cols[k] = v
-    for j, m in enumerate(signals.message_ids):
-        cols[f"{_DAYS_SINCE}{m}"] = signals.days_since_message[:, j]
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols | _COLUMNS.encode(signals))
 
 
 def signals_from_frame(df: pd.DataFrame, catalog: Catalog, now: datetime | None = None) -> Signals:
@@ -96,37 +93,19 @@ def signals_from_frame(df: pd.DataFrame, catalog: Catalog, now: datetime | None 
             "(see nba.tracking.models.signals_frame)"
         )
     n = len(df)
-    values = {k: df[k].to_numpy(dtype=float) for k in names}
-    consent = np.column_stack([values[f"{c}_consent"] > 0.5 for c in catalog.channel_ids]).reshape(
-        n, len(catalog.channel_ids)
-    )
-    dsm = np.column_stack(
-        [
-            df[f"{_DAYS_SINCE}{m}"].to_numpy(dtype=float)
-            if f"{_DAYS_SINCE}{m}" in df.columns
-            else np.full(n, np.inf)
-            for m in catalog.message_ids
-        ]
-    ).reshape(n, len(catalog.message_ids))
-    attrs: dict[str, np.ndarray] = {}
-    for a, spec in catalog.attributes.items():
-        if a in df.columns:
-            col = df[a].to_numpy()
-            attrs[a] = col.astype(float) if spec.type == "numeric" else col.astype(object)
     ids = (
         df["customer_id"].astype(str).to_numpy(dtype=object)
         if "customer_id" in df.columns
         else np.array([f"row{i}" for i in range(n)], dtype=object)
     )
-    return Signals(
-        customer_ids=ids,
-        now=now or datetime.now(UTC),
-        channels=catalog.channel_ids,
-        message_ids=catalog.message_ids,
-        values=values,
-        consent=consent,
-        days_since_message=np.nan_to_num(dsm, nan=np.inf),
-        attributes=attrs,
+    return _COLUMNS.decode(
+        df,
+        ids,
+        now or datetime.now(UTC),
+        catalog.channel_ids,
+        catalog.message_ids,
+        names=names,
+        attributes={a: spec.type for a, spec in catalog.attributes.items()},
     )
 
 

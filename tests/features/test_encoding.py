@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from nba.catalog import STAGES, Catalog
-from nba.events import EventType
+from nba.events import EVENT_CODES, EventType
 from nba.features.encoding import Encoder
-from nba.features.signals import EVENT_CODES, CustomerStates
+from nba.features.signals import CustomerStates
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nba.catalog import Catalog
-from nba.events import Event, EventType
-from nba.features.signals import EVENT_CODES, CustomerStates
+from nba.events import EVENT_CODES, Event, EventType
+from nba.features.signals import CustomerStates
 from nba.guardrails import Guardrails, holdout_draw, parse_guardrails
 from nba.guardrails.evaluate import _holdout_below
 
@@ -201,3 +201,11 @@ def test_holdout_threshold_on_the_digest_is_the_draw_threshold(share: float) -> 
     digests = np.array([0, max(below - 1, 0), below, min(below + 1, 2**64 - 1), 2**64 - 1,
                         2**63, 2**53 + 1], dtype=np.uint64)
     np.testing.assert_array_equal(digests < below, digests / 2.0**64 < share)
+
+
+def test_every_kind_of_rule_has_its_compilation():
+    from nba.guardrails.kinds import KINDS
+    from nba.guardrails.rules import RULE_KINDS, GuardrailsSpec
+
+    assert list(KINDS) == list(RULE_KINDS)
+    assert set(RULE_KINDS) == set(GuardrailsSpec.model_fields) - {"holdout"}
