@@ -39,12 +39,14 @@ from nba.config import load_document
 from nba.events import Event, EventType
 from nba.exceptions import ConfigError, NBAError
 from nba.features.codec import SignalCodec
+from nba.features.context import Context
 from nba.features.encoding import Encoder
 from nba.features.signals import EVENT_CODES, CustomerStates
 from nba.goals import Goal, attribute_events, outcome_counts, parse_goal
 from nba.guardrails import Guardrails, parse_guardrails
 from nba.pipeline import Decider, DecisionBatch
-from nba.policies.base import Context, LoggedBatch, Policy
+from nba.policies.base import LoggedBatch, Policy
+from nba.policies.registry import load_policy
 from nba.policies.rules import RulePolicy
 from nba.settings import Settings
 from nba.stats import difference_interval
@@ -210,7 +212,7 @@ def _copy_policy(policy: Policy) -> Policy:
     except Exception:  # native state (e.g. a VW workspace): go through save/load
         with tempfile.TemporaryDirectory() as tmp:
             policy.save(Path(tmp) / "p")
-            return Policy.load(Path(tmp) / "p")
+            return load_policy(Path(tmp) / "p")
 
 
 class DecisionService:

@@ -48,7 +48,7 @@ from nba.evaluation.logs import (
     write_logs,
 )
 from nba.evaluation.mapping import LogMapping, apply_mapping, load_mapping, parse_mapping
-from nba.evaluation.synthetic import SyntheticProblem, synthetic_logs
+from nba.evaluation.synthetic import OffPolicyProblem, synthetic_logs
 from nba.evaluation.training import TrainingResult, train_from_logs
 from nba.evaluation.whatif import WhatIf, restrict_allowed, what_if
 
@@ -63,7 +63,7 @@ __all__ = [
     "MappingError",
     "PolicyEvaluation",
     "SegmentResult",
-    "SyntheticProblem",
+    "OffPolicyProblem",
     "TrainingResult",
     "WhatIf",
     "apply_mapping",

@@ -50,7 +50,8 @@ import numpy as np
 
 from nba.catalog import Action, ActionSpace
 from nba.exceptions import ConfigError, NBAError
-from nba.policies.base import Context, LoggedBatch
+from nba.features.context import Context
+from nba.policies.base import LoggedBatch
 
 if TYPE_CHECKING:
     from nba.evaluation.mapping import LogMapping

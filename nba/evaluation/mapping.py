@@ -39,7 +39,8 @@ from nba.evaluation.logs import (
     _timestamps,
     check_propensity,
 )
-from nba.policies.base import Context, LoggedBatch
+from nba.features.context import Context
+from nba.policies.base import LoggedBatch
 
 __all__ = ["LogMapping", "load_mapping", "parse_mapping", "apply_mapping"]
 

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from nba.evaluation.logs import LoggedDecisions
+from nba.features.context import Context
 from nba.features.signals import Signals
 from nba.goals import attribute_events, outcome_counts
 from nba.guardrails import Guardrails
 from nba.pipeline import DecisionBatch
-from nba.policies.base import Context, LoggedBatch, Policy
+from nba.policies.base import LoggedBatch, Policy
 from nba.simulator.core import Simulator, StepOutcome
 from nba.simulator.scenario import Scenario
 

@@ -190,12 +190,12 @@ def _champion(
     saved = result.saved_policies.get((best["name"], loaded.config.seeds[0]))
     if not saved:
         return None
-    from nba.policies.base import Policy
+    from nba.policies.registry import load_policy
 
     sc = loaded.scenario
     example = _input_example(loaded)
     uri = log_policy_model(
-        Policy.load(saved),
+        load_policy(saved),
         run_id=tracker.parent_run_id,
         catalog_path=sc.paths["catalog"],
         guardrails_path=sc.paths["guardrails"],
