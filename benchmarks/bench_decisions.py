@@ -25,13 +25,14 @@ from functools import partial
 import numpy as np
 
 from nba.catalog import load_catalog
-from nba.events import EventType
+from nba.events import EVENT_CODES, EventType
 from nba.features.encoding import Encoder
-from nba.features.signals import EVENT_CODES, CustomerStates
+from nba.features.signals import CustomerStates
 from nba.guardrails import Guardrails, load_guardrails
 from nba.pipeline import Decider
 from nba.policies.base import LoggedBatch
 from nba.policies.spec import make_policy
+from nba.sampling import sample_actions
 from nba.settings import EXAMPLE_DIR
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
@@ -93,7 +94,7 @@ def main() -> None:
     allowed_train = guard.evaluate(train_sig).allowed
     rng = np.random.default_rng(0)
     probs = allowed_train / allowed_train.sum(1, keepdims=True)
-    act = (probs.cumsum(1) <= rng.random(len(probs))[:, None]).sum(1)
+    act = sample_actions(probs, rng)
     batch = LoggedBatch(ctx_train, allowed_train, act, probs[np.arange(len(act)), act],
                         rng.random(len(act)) * (act % 3 == 0))
 

@@ -6,7 +6,7 @@ Usage::
     .venv/bin/python benchmarks/bench_offline.py --quick    # 10 repetitions, smaller runs
     .venv/bin/python benchmarks/bench_offline.py --only coverage|simulator|throughput
 
-1. **Coverage on known truth** (:class:`nba.evaluation.SyntheticProblem`):
+1. **Coverage on known truth** (:class:`nba.evaluation.OffPolicyProblem`):
    a LinUCB policy is trained on one log of 50,000 randomized decisions,
    then evaluated on ``--reps`` fresh logs of 50,000 decisions each; the
    truth is its population value (Monte Carlo over 1,000,000 contexts with
@@ -40,7 +40,7 @@ import numpy as np
 from nba.evaluation import (
     ESTIMATORS,
     LoggedDecisions,
-    SyntheticProblem,
+    OffPolicyProblem,
     cross_fit_reward_model,
     evaluate_target,
     train_from_logs,
@@ -100,7 +100,7 @@ SIM_TARGETS = ("linucb:alpha=0.1", "funnel")
 
 
 def coverage(reps: int, n: int) -> None:
-    prob = SyntheticProblem()
+    prob = OffPolicyProblem()
     print(
         f"\n== 1. synthetic problem: logging value {prob.true_value():.5f}, "
         f"oracle {prob.true_value(prob.oracle()):.5f}"
@@ -187,7 +187,7 @@ def _vw_dsjson(logs: LoggedDecisions) -> None:
 def throughput(n: int) -> None:
     specs = ["vw:algo=squarecb", "vw:algo=epsilon", "linucb", "lints", "reward-model"]
     print("\n== 3. training throughput from logs (train_from_logs = policy.fit(logs.batch))")
-    syn = SyntheticProblem().sample(n, seed=0)
+    syn = OffPolicyProblem().sample(n, seed=0)
     _throughput("synthetic", syn, specs)
     _vw_dsjson(syn)
     from nba.policies.random import RandomPolicy

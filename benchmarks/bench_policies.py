@@ -29,8 +29,10 @@ from collections.abc import Callable
 import numpy as np
 
 from nba.catalog import ActionSpace
-from nba.policies.base import Context, LoggedBatch, Policy
+from nba.features.context import Context
+from nba.policies.base import LoggedBatch, Policy
 from nba.policies.spec import make_policy
+from nba.sampling import sample_actions
 
 SPECS = ("random", "linucb", "lints", "reward-model", "vw")
 
@@ -71,8 +73,7 @@ def logged(ctx: Context, rng: np.random.Generator) -> LoggedBatch:
     n, k = len(ctx), ctx.n_actions
     allowed = allowed_mask(n, k, rng)
     p = allowed / allowed.sum(axis=1, keepdims=True)
-    u = rng.random(n)[:, None] * p.sum(axis=1, keepdims=True)
-    action = (np.cumsum(p, axis=1) > u).argmax(axis=1)
+    action = sample_actions(p, rng)
     mean = 0.05 + 0.1 * (action % 3 == (ctx.X[:, 1] > 1.0))
     reward = (rng.random(n) < mean).astype(float)
     return LoggedBatch(ctx, allowed, action, p[np.arange(n), action], reward)

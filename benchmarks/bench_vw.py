@@ -23,7 +23,8 @@ import numpy as np
 from bench_policies import action_space  # the same synthetic action space
 
 from nba.catalog import ActionSpace
-from nba.policies.base import Context, LoggedBatch
+from nba.features.context import Context
+from nba.policies.base import LoggedBatch
 from nba.policies.vw import VWPolicy
 
 

@@ -22,8 +22,9 @@ from nba.clock import epoch
 from nba.events import parse_timestamp
 from nba.exceptions import NBAError
 from nba.features.codec import SignalCodec
+from nba.features.context import Context
 from nba.features.signals import Signals
-from nba.policies.base import Context, LoggedBatch
+from nba.policies.base import LoggedBatch
 
 if TYPE_CHECKING:
     from nba.pipeline import DecisionBatch

@@ -18,30 +18,14 @@ import numpy as np
 
 from nba.catalog import Catalog
 from nba.decision import Decision
+from nba.features.context import Context
 from nba.features.encoding import Encoder
 from nba.features.signals import CustomerStates, Signals
 from nba.guardrails.evaluate import GuardrailResult, Guardrails
-from nba.policies.base import Context, Policy
+from nba.policies.base import Policy
+from nba.sampling import sample_actions
 
-__all__ = ["Decider", "DecisionBatch", "sample_actions"]
-
-
-def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Sample one action per row of a (n, n_actions) distribution.
-
-    Never returns an action of probability zero.
-
-    Examples
-    --------
-    >>> sample_actions(np.array([[0.0, 1.0, 0.0]]), np.random.default_rng(0)).tolist()
-    [1]
-    """
-    # the ufuncs themselves rather than np.cumsum / .sum: same sums, without
-    # the Python wrappers that cost more than the arithmetic for one customer
-    cum = np.add.accumulate(probs, axis=1)
-    cum /= cum[:, -1:]
-    u = rng.random((probs.shape[0], 1))
-    return np.add.reduce(cum <= u, axis=1)
+__all__ = ["Decider", "DecisionBatch"]
 
 
 def _id_bytes(rng: np.random.Generator, n: int) -> np.ndarray:

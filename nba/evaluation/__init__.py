@@ -46,7 +46,7 @@ from nba.evaluation.mapping import (
     load_mapping,
     parse_mapping,
 )
-from nba.evaluation.synthetic import SyntheticProblem, synthetic_logs
+from nba.evaluation.synthetic import OffPolicyProblem, synthetic_logs
 from nba.evaluation.training import TrainingResult, train_from_logs
 from nba.evaluation.whatif import WhatIf, restrict_allowed, what_if
 from nba.logs import LogError, LoggedDecisions
@@ -62,7 +62,7 @@ __all__ = [
     "MappingError",
     "PolicyEvaluation",
     "SegmentResult",
-    "SyntheticProblem",
+    "OffPolicyProblem",
     "TrainingResult",
     "WhatIf",
     "apply_mapping",

@@ -87,13 +87,14 @@ def target_probabilities(policy: Policy, logs: LoggedDecisions) -> np.ndarray:
     Raises
     ------
     LogError
-        If the policy is the rule baseline and the logs carry no raw signals.
+        If the policy needs raw signals (``needs_raw_signals``, e.g. the rules)
+        and the logs carry none.
     """
-    if getattr(policy, "name", "") == "rules" and not logs.has_signals:
+    if policy.needs_raw_signals and not logs.has_signals:
         raise LogError(
-            "the `rules` policy needs the raw signals (`s.*` columns) in the logs; these logs "
-            "have none (another tool's logs, or exported without signals), so the rule "
-            "baseline cannot be evaluated on them"
+            f"the `{policy.name}` policy needs the raw signals (`s.*` columns) in the logs; "
+            "these logs have none (another tool's logs, or exported without signals), so "
+            "it cannot be evaluated on them"
         )
     return policy.predict_proba(logs.batch.context, logs.batch.allowed)
 

@@ -50,6 +50,7 @@ import numpy as np
 from nba.catalog import Action, ActionSpace
 from nba.evaluation.mapping import LogMapping, MappingError, apply_mapping, load_mapping
 from nba.features.codec import SignalColumns
+from nba.features.context import Context
 from nba.features.signals import Signals
 from nba.logs import (
     LogError,
@@ -59,7 +60,7 @@ from nba.logs import (
     float_column,
     timestamps_column,
 )
-from nba.policies.base import Context, LoggedBatch
+from nba.policies.base import LoggedBatch
 
 __all__ = [
     "LoggedDecisions",

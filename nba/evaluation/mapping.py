@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from nba.catalog import ActionSpace
 from nba.config import load_document, validate
 from nba.exceptions import ConfigError
+from nba.features.context import Context
 from nba.logs import (
     LogError,
     LoggedDecisions,
@@ -39,7 +40,7 @@ from nba.logs import (
     float_column,
     timestamps_column,
 )
-from nba.policies.base import Context, LoggedBatch
+from nba.policies.base import LoggedBatch
 
 __all__ = ["LogMapping", "MappingError", "load_mapping", "parse_mapping", "apply_mapping"]
 

@@ -19,10 +19,12 @@ from functools import cached_property
 import numpy as np
 
 from nba.catalog import ActionSpace
+from nba.features.context import Context
 from nba.logs import LoggedDecisions
-from nba.policies.base import Context, LoggedBatch, Policy, onehot_argmax
+from nba.policies.base import LoggedBatch, Policy, onehot_argmax
+from nba.sampling import sample_actions
 
-__all__ = ["SyntheticProblem", "synthetic_logs"]
+__all__ = ["OffPolicyProblem", "synthetic_logs"]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -30,12 +32,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SyntheticProblem:
+class OffPolicyProblem:
     """The problem's parameters (drawn from ``problem_seed``).
 
     Examples
     --------
-    >>> prob = SyntheticProblem()
+    >>> prob = OffPolicyProblem()
     >>> prob.expected_reward(prob.contexts(3, np.random.default_rng(0))).shape
     (3, 4)
     """
@@ -111,8 +113,7 @@ class SyntheticProblem:
         rng = np.random.default_rng(seed)
         X = self.contexts(n, rng)
         probs = self.logging_probs(X)
-        cum = np.cumsum(probs, axis=1)
-        action = (cum < rng.random(n)[:, None]).sum(axis=1).clip(0, self.n_actions - 1)
+        action = sample_actions(probs, rng)
         mu = self.expected_reward(X)
         reward = (rng.random(n) < mu[np.arange(n), action]).astype(np.float64)
         batch = LoggedBatch(
@@ -136,12 +137,12 @@ class SyntheticProblem:
 
 
 class _Oracle(Policy):
-    """Greedy on a :class:`SyntheticProblem`'s true expected reward (knows the truth)."""
+    """Greedy on a :class:`OffPolicyProblem`'s true expected reward (knows the truth)."""
 
     name = "synthetic-oracle"
     kind = "oracle"
 
-    def __init__(self, problem: SyntheticProblem) -> None:
+    def __init__(self, problem: OffPolicyProblem) -> None:
         self.problem = problem
 
     def get_params(self) -> dict[str, object]:
@@ -152,7 +153,7 @@ class _Oracle(Policy):
 
 
 def synthetic_logs(n: int, *, seed: int = 0, **problem: int | float) -> LoggedDecisions:
-    """``n`` decisions of :class:`SyntheticProblem` (``**problem``: its parameters).
+    """``n`` decisions of :class:`OffPolicyProblem` (``**problem``: its parameters).
 
     Examples
     --------
@@ -160,4 +161,4 @@ def synthetic_logs(n: int, *, seed: int = 0, **problem: int | float) -> LoggedDe
     >>> len(logs), logs.expected_reward.shape
     (10, (10, 4))
     """
-    return SyntheticProblem(**problem).sample(n, seed)  # type: ignore[arg-type]
+    return OffPolicyProblem(**problem).sample(n, seed)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """Signals: customer state from events, and their encoding for policies."""
 
+from nba.features.context import Context
 from nba.features.encoding import Encoder
 from nba.features.signals import (
     EVENT_CODES,
@@ -12,6 +13,7 @@ from nba.features.signals import (
 )
 
 __all__ = [
+    "Context",
     "EVENT_CODES",
     "NEVER_DAYS",
     "WINDOWS",

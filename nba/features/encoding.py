@@ -16,8 +16,8 @@ from operator import itemgetter
 import numpy as np
 
 from nba.catalog import STAGES, Catalog
+from nba.features.context import Context
 from nba.features.signals import Signals
-from nba.policies.base import Context
 
 __all__ = ["Encoder"]
 

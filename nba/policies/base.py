@@ -21,20 +21,16 @@ import numbers
 import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from nba.catalog import ActionSpace
 from nba.exceptions import PolicyError
-
-if TYPE_CHECKING:
-    from nba.features.signals import Signals
+from nba.features.context import Context
 
 __all__ = [
-    "Context",
     "LoggedBatch",
     "Policy",
     "POLICY_FILE",
@@ -49,45 +45,6 @@ __all__ = [
 ]
 
 POLICY_FILE = "policy.json"
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a policy sees about n customers.
-
-    Attributes
-    ----------
-    X
-        Encoded features, shape (n_customers, n_features), float64.
-    actions
-        The action space (with action features, shape (n_actions, k)).
-    feature_names
-        Names of the columns of ``X``.
-    signals
-        The raw named signals, when the context comes from nba's own signal
-        code (rule policies need them); ``None`` for external logs.
-    """
-
-    X: np.ndarray
-    actions: ActionSpace
-    feature_names: tuple[str, ...] = ()
-    signals: Signals | None = None
-
-    def __len__(self) -> int:
-        return int(self.X.shape[0])
-
-    @property
-    def n_actions(self) -> int:
-        """Number of actions, no-contact included."""
-        return len(self.actions)
-
-    def take(self, rows: np.ndarray) -> Context:
-        """The context of a subset of customers (index or boolean mask)."""
-        return replace(
-            self,
-            X=self.X[rows],
-            signals=None if self.signals is None else self.signals.take(rows),
-        )
 
 
 @dataclass(frozen=True)
@@ -176,11 +133,16 @@ class Policy(ABC):
     Subclasses set ``name`` (the spec name, e.g. ``"linucb"``) and ``kind``
     (``"baseline"``, ``"learned"``, ``"random"`` or ``"oracle"``), take
     keyword-only hyperparameters in ``__init__`` and store them unchanged
-    under the same names.
+    under the same names. What a policy can or needs is said by class
+    attributes (capabilities), never by its name: ``kind == "learned"``
+    (it learns from rewards) and ``needs_raw_signals``.
     """
 
     name: ClassVar[str]
     kind: ClassVar[str] = "learned"
+    #: Capability: ``predict_proba`` reads ``context.signals`` (nba's own named
+    #: signals), so it cannot run on contexts without them (another tool's logs).
+    needs_raw_signals: ClassVar[bool] = False
 
     # -- parameters (scikit-learn style) -----------------------------------
     @classmethod
@@ -253,13 +215,18 @@ class Policy(ABC):
         ``policy.json`` holds the spec name and hyperparameters; learned
         state goes to ``state.pkl`` (subclasses with native model files, like
         Vowpal Wabbit, override :meth:`_save_state`).
+        :func:`nba.policies.registry.load_policy` reads it back.
         """
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
-        meta = {"name": self.name, "params": self.get_params(), "version": self.version}
+        meta = {"name": self.name, "params": self._saved_params(), "version": self.version}
         self._save_state(out)
         (out / POLICY_FILE).write_text(json.dumps(meta, indent=2, default=str))
         return out
+
+    def _saved_params(self) -> dict[str, Any]:
+        """The hyperparameters ``policy.json`` holds, from which the class is rebuilt."""
+        return self.get_params()
 
     def _save_state(self, out: Path) -> None:
         state = {k: v for k, v in vars(self).items() if k.endswith("_")}
@@ -271,27 +238,6 @@ class Policy(ABC):
         if state_file.exists():
             with open(state_file, "rb") as f:
                 vars(self).update(pickle.load(f))
-
-    @classmethod
-    def load(cls, path: str | Path) -> Policy:
-        """Load a policy written by :meth:`save` (any policy class).
-
-        Raises
-        ------
-        PolicyError
-            If the directory does not hold a saved policy.
-        """
-        from nba.policies.spec import policy_class
-
-        src = Path(path)
-        try:
-            meta = json.loads((src / POLICY_FILE).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise PolicyError(f"{src}: not a saved nba policy ({exc})") from None
-        klass = policy_class(meta["name"])
-        policy = klass(**meta["params"])
-        policy._load_state(src)
-        return policy
 
 
 # -- validation and distribution helpers ---------------------------------------

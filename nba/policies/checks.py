@@ -1,32 +1,32 @@
 """The check suite every policy passes (like scikit-learn's ``parametrize_with_checks``).
 
-A new policy gets these tests for free::
+Anyone can run it on any registered policy — nba's own, a package's (entry
+point) or a notebook's (``register_policy``)::
 
-    import pytest
-    from nba.policies.checks import policy_checks
-    from nba.policies.spec import make_policy
+    from nba.policies.checks import check_policy, parametrize_with_checks
 
-    def factory():
-        return make_policy("linucb:alpha=0.5", random_state=0)
+    check_policy("linucb:alpha=0.5")          # raises AssertionError on a failure
 
-    @pytest.mark.parametrize(("name", "check"), list(policy_checks(factory)))
-    def test_policy(name, check):
+    @parametrize_with_checks(["linucb", "rules"])   # one pytest case per check
+    def test_policy(check):
         check()
 
-The checks run on a :class:`SyntheticProblem`: a seeded contextual bandit
-with known expected rewards, in which the best action depends on the
-customer. ``factory`` must return a fresh policy with a fixed
-``random_state`` (when the policy takes one): several checks compare two
-runs for equality.
+The checks run on a :class:`~nba.policies.bandit.LinearBandit`: a seeded
+contextual bandit with known expected rewards, in which the best action
+depends on the customer (with random named signals for policies that
+``needs_raw_signals``). Policies are built with ``random_state=0`` when they
+take one: several checks compare two runs for equality.
 
 Checks
 ------
 - :func:`check_constructible_with_defaults`
+- :func:`check_spec_roundtrip`
 - :func:`check_distribution_valid`
 - :func:`check_deterministic_under_seed`
 - :func:`check_fit_resets`
 - :func:`check_save_load_roundtrip`
-- :func:`check_learns` (policies of kind ``"learned"`` only)
+- :func:`check_learns` (capability: ``kind == "learned"`` and no raw signals
+  needed, as the bandit's rewards do not depend on them)
 """
 
 from __future__ import annotations
@@ -34,27 +34,27 @@ from __future__ import annotations
 import inspect
 import pickle
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nba.catalog import ActionSpace
-from nba.policies.base import Context, LoggedBatch, Policy
+from nba.policies.bandit import LinearBandit, OnlineResult, make_linear_bandit
+from nba.policies.base import Policy
+from nba.policies.registry import load_policy, policy_class
+from nba.policies.spec import make_policy
 
 __all__ = [
-    "SyntheticProblem",
-    "OnlineResult",
-    "make_synthetic_problem",
-    "sample_actions",
     "check_constructible_with_defaults",
+    "check_spec_roundtrip",
     "check_distribution_valid",
     "check_deterministic_under_seed",
     "check_fit_resets",
     "check_save_load_roundtrip",
     "check_learns",
+    "check_policy",
+    "parametrize_with_checks",
     "policy_checks",
     "LEARNS_ROUNDS",
     "LEARNS_BATCH_SIZE",
@@ -70,281 +70,8 @@ LEARNS_THRESHOLD = 0.9
 PolicyFactory = Callable[[], Policy]
 
 
-# -- the synthetic problem -------------------------------------------------------
-def sample_actions(proba: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Sample one action per row, as the pipeline does; return it and its propensity.
-
-    Parameters
-    ----------
-    proba
-        Shape (n, n_actions), rows summing to 1.
-    rng
-        The generator to draw from.
-
-    Returns
-    -------
-    action
-        Shape (n,), indices of actions with positive probability.
-    propensity
-        Shape (n,), the probability of the sampled action.
-
-    Examples
-    --------
-    >>> sample_actions(np.array([[0.0, 1.0, 0.0]]), np.random.default_rng(0))
-    (array([1]), array([1.]))
-    """
-    cum = np.cumsum(proba, axis=1)
-    # Scaling u by the row total (not 1) keeps round-off from ever picking an
-    # action of probability zero: ``cum > u`` first holds at a positive entry.
-    u = rng.random(proba.shape[0]) * cum[:, -1]
-    action = (cum > u[:, None]).argmax(axis=1)
-    return action, proba[np.arange(proba.shape[0]), action]
-
-
-@dataclass(frozen=True)
-class OnlineResult:
-    """Outcome of :meth:`SyntheticProblem.run_online`.
-
-    Rewards are per decision, averaged over the last ``eval_rounds`` rounds.
-
-    Attributes
-    ----------
-    policy_reward
-        Expected reward of the policy's distribution, ``sum_a p(a|x) E[r|x,a]``.
-    realised_reward
-        Reward actually drawn for the sampled actions.
-    optimal_reward
-        Expected reward of the best allowed action (the oracle).
-    uniform_reward
-        Expected reward of the uniform distribution over the allowed actions.
-    per_round
-        Policy expected reward of every round, in order.
-    rounds, batch_size, eval_rounds
-        The simulation's shape.
-    """
-
-    policy_reward: float
-    realised_reward: float
-    optimal_reward: float
-    uniform_reward: float
-    per_round: tuple[float, ...]
-    rounds: int
-    batch_size: int
-    eval_rounds: int
-
-    @property
-    def ratio(self) -> float:
-        """``policy_reward / optimal_reward``."""
-        return self.policy_reward / self.optimal_reward
-
-    @property
-    def gap_closed(self) -> float:
-        """Share of the uniform-to-optimal gap the policy closed."""
-        return (self.policy_reward - self.uniform_reward) / (
-            self.optimal_reward - self.uniform_reward
-        )
-
-
-@dataclass(frozen=True)
-class SyntheticProblem:
-    """A seeded linear contextual bandit with known expected rewards.
-
-    A customer's context is ``x = (1, z)`` with ``z ~ N(0, I)``; the
-    expected reward of action ``a`` is ``x . weights[a]``: zero for
-    no-contact (action 0), ``-contact_cost + z . u_a`` for the others, with
-    random directions ``u_a`` of unit expected norm, so each action is the
-    best one in its own region of the context space (and no-contact where
-    every other action is expected to lose). Rewards are the expectation
-    plus Gaussian noise. Each action other than no-contact is allowed with
-    probability ``allow_prob``, independently per customer; no-contact always.
-
-    Attributes
-    ----------
-    actions
-        ``ActionSpace.from_labels``: ``no_contact, a1, a2, ...``.
-    weights
-        Shape (n_actions, n_features): the expected-reward coefficients.
-    feature_names
-        ``("bias", "z1", ...)``.
-    noise
-        Standard deviation of the reward noise.
-    allow_prob
-        Probability that an action other than no-contact is allowed.
-
-    Examples
-    --------
-    >>> problem = make_synthetic_problem(n_features=3, n_actions=4, seed=0)
-    >>> problem.actions.ids
-    ('no_contact', 'a1', 'a2', 'a3')
-    >>> ctx, allowed = problem.sample_customers(5, np.random.default_rng(0))
-    >>> ctx.X.shape, allowed.shape, bool(allowed[:, 0].all())
-    ((5, 3), (5, 4), True)
-    """
-
-    actions: ActionSpace
-    weights: np.ndarray
-    feature_names: tuple[str, ...]
-    noise: float = 0.5
-    allow_prob: float = 0.8
-
-    @property
-    def n_features(self) -> int:
-        """Number of context features, the bias column included."""
-        return int(self.weights.shape[1])
-
-    @property
-    def n_actions(self) -> int:
-        """Number of actions, no-contact included."""
-        return len(self.actions)
-
-    def sample_customers(self, n: int, rng: np.random.Generator) -> tuple[Context, np.ndarray]:
-        """Draw n customers: their context and allowed mask (n, n_actions)."""
-        X = np.hstack([np.ones((n, 1)), rng.standard_normal((n, self.n_features - 1))])
-        allowed = rng.random((n, self.n_actions)) < self.allow_prob
-        allowed[:, 0] = True
-        return Context(X, self.actions, self.feature_names), allowed
-
-    def expected_reward(self, X: np.ndarray) -> np.ndarray:
-        """Expected reward of every action, shape (n, n_actions)."""
-        return X @ self.weights.T
-
-    def sample_reward(
-        self, X: np.ndarray, action: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
-        """Draw the reward of the chosen actions, shape (n,)."""
-        mean = np.einsum("nd,nd->n", X, self.weights[action])
-        return mean + self.noise * rng.standard_normal(len(action))
-
-    def logged_batch(self, n: int, *, seed: int = 0, policy: Policy | None = None) -> LoggedBatch:
-        """n decisions logged by ``policy`` (uniform random when ``None``).
-
-        Examples
-        --------
-        >>> batch = make_synthetic_problem().logged_batch(10, seed=1)
-        >>> len(batch), batch.context.X.shape
-        (10, (10, 6))
-        """
-        rng = np.random.default_rng(seed)
-        context, allowed = self.sample_customers(n, rng)
-        if policy is None:
-            proba = allowed / allowed.sum(axis=1, keepdims=True)
-        else:
-            proba = policy.predict_proba(context, allowed)
-        action, propensity = sample_actions(proba, rng)
-        reward = self.sample_reward(context.X, action, rng)
-        return LoggedBatch(context, allowed, action, propensity, reward)
-
-    def run_online(
-        self,
-        policy: Policy,
-        *,
-        rounds: int,
-        batch_size: int,
-        seed: int = 0,
-        eval_rounds: int | None = None,
-    ) -> OnlineResult:
-        """Let ``policy`` decide and learn online, the way the pipeline runs it.
-
-        Each round draws ``batch_size`` customers, asks the policy for its
-        distribution, samples the actions with a seeded generator, logs their
-        propensities, draws the rewards and calls ``partial_fit`` on the batch.
-
-        Parameters
-        ----------
-        policy
-            The policy; it learns in place.
-        rounds, batch_size
-            Number of rounds and decisions per round.
-        seed
-            Seed of customers, sampling and rewards.
-        eval_rounds
-            Rounds at the end that the rewards are averaged over (default: a
-            quarter of ``rounds``, at least one).
-
-        Returns
-        -------
-        OnlineResult
-
-        Examples
-        --------
-        >>> from nba.policies.random import RandomPolicy
-        >>> res = make_synthetic_problem().run_online(RandomPolicy(), rounds=4, batch_size=50)
-        >>> bool(abs(res.policy_reward - res.uniform_reward) < 1e-12), res.ratio < 0.5
-        (True, True)
-        """
-        eval_rounds = max(1, rounds // 4) if eval_rounds is None else eval_rounds
-        rng = np.random.default_rng(seed)
-        per_round: list[float] = []
-        totals = np.zeros(4)  # policy, realised, optimal, uniform
-        for r in range(rounds):
-            context, allowed = self.sample_customers(batch_size, rng)
-            expected = self.expected_reward(context.X)
-            proba = policy.predict_proba(context, allowed)
-            action, propensity = sample_actions(proba, rng)
-            reward = self.sample_reward(context.X, action, rng)
-            policy.partial_fit(LoggedBatch(context, allowed, action, propensity, reward))
-            value = float((proba * expected).sum(axis=1).mean())
-            per_round.append(value)
-            if r >= rounds - eval_rounds:
-                uniform = allowed / allowed.sum(axis=1, keepdims=True)
-                totals += (
-                    value,
-                    reward.mean(),
-                    np.where(allowed, expected, -np.inf).max(axis=1).mean(),
-                    (uniform * expected).sum(axis=1).mean(),
-                )
-        totals /= eval_rounds
-        policy_reward, realised_reward, optimal_reward, uniform_reward = map(float, totals)
-        return OnlineResult(
-            policy_reward=policy_reward,
-            realised_reward=realised_reward,
-            optimal_reward=optimal_reward,
-            uniform_reward=uniform_reward,
-            per_round=tuple(per_round),
-            rounds=rounds,
-            batch_size=batch_size,
-            eval_rounds=eval_rounds,
-        )
-
-
-def make_synthetic_problem(
-    *, n_features: int = 6, n_actions: int = 8, seed: int = 0, noise: float = 0.5
-) -> SyntheticProblem:
-    """Build a :class:`SyntheticProblem`.
-
-    Parameters
-    ----------
-    n_features
-        Context features, the bias column included (>= 2).
-    n_actions
-        Actions, no-contact included (>= 2).
-    seed
-        Seed of the reward coefficients.
-    noise
-        Standard deviation of the reward noise.
-
-    Returns
-    -------
-    SyntheticProblem
-
-    Examples
-    --------
-    >>> problem = make_synthetic_problem(seed=3)
-    >>> problem.weights.shape, problem.feature_names[:2]
-    ((8, 6), ('bias', 'z1'))
-    """
-    if n_features < 2 or n_actions < 2:
-        raise ValueError(
-            f"make_synthetic_problem: need n_features >= 2 and n_actions >= 2, "
-            f"got {n_features} and {n_actions}"
-        )
-    rng = np.random.default_rng(seed)
-    weights = np.zeros((n_actions, n_features))
-    weights[1:, 0] = -0.25  # the cost of contacting
-    weights[1:, 1:] = rng.standard_normal((n_actions - 1, n_features - 1)) / np.sqrt(n_features - 1)
-    names = ("bias", *(f"z{i}" for i in range(1, n_features)))
-    actions = ActionSpace.from_labels([f"a{i}" for i in range(1, n_actions)])
-    return SyntheticProblem(actions, weights, names, noise=noise)
+def _problem_for(policy: Policy) -> LinearBandit:
+    return make_linear_bandit(raw_signals=policy.needs_raw_signals)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -394,7 +121,7 @@ def _assert_same_proba(p1: np.ndarray, p2: np.ndarray, owner: str, what: str) ->
         raise AssertionError(f"{owner}: {what}: distributions differ (max abs diff {diff})")
 
 
-def _eval_set(problem: SyntheticProblem, n: int = 64, seed: int = 12345):
+def _eval_set(problem: LinearBandit, n: int = 64, seed: int = 12345):
     context, allowed = problem.sample_customers(n, np.random.default_rng(seed))
     allowed[0] = False
     allowed[0, 0] = True  # only no-contact allowed
@@ -408,9 +135,8 @@ def check_constructible_with_defaults(cls: type[Policy]) -> None:
 
     Checks that every constructor parameter is keyword-only with a default
     and stored unchanged under its own name (so ``get_params`` works), that
-    the constructor sets no learned state, that ``name`` is registered in
-    :data:`nba.policies.spec.POLICIES` and ``kind`` is a known kind, and that
-    ``make_policy(policy.spec)`` rebuilds the same parameters.
+    the constructor sets no learned state, that ``name`` is registered
+    (:mod:`nba.policies.registry`) and ``kind`` is a known kind.
 
     Raises
     ------
@@ -422,8 +148,6 @@ def check_constructible_with_defaults(cls: type[Policy]) -> None:
     >>> from nba.policies.linear import LinUCB
     >>> check_constructible_with_defaults(LinUCB)
     """
-    from nba.policies.spec import make_policy, policy_class
-
     owner = cls.__name__
     sig = inspect.signature(cls.__init__)
     for p in list(sig.parameters.values())[1:]:
@@ -452,16 +176,32 @@ def check_constructible_with_defaults(cls: type[Policy]) -> None:
         raise AssertionError(f"{owner}: name `{cls.name}` is not registered: {exc}") from exc
     if registered is not cls:
         raise AssertionError(f"{owner}: name `{cls.name}` is registered to {registered.__name__}")
-    rebuilt = make_policy(policy.spec)
-    if type(rebuilt) is not cls or rebuilt.get_params() != policy.get_params():
-        raise AssertionError(
-            f"{owner}: make_policy({policy.spec!r}) gave {rebuilt!r}, expected {policy!r}"
-        )
     repr(policy)
 
 
+def check_spec_roundtrip(policy: Policy) -> None:
+    """``make_policy(policy.spec)`` rebuilds a policy of the same class and spec.
+
+    Raises
+    ------
+    AssertionError
+        Naming the spec and what it rebuilt.
+
+    Examples
+    --------
+    >>> from nba.policies.linear import LinUCB
+    >>> check_spec_roundtrip(LinUCB(alpha=0.5))
+    """
+    rebuilt = make_policy(policy.spec)
+    if type(rebuilt) is not type(policy) or rebuilt.spec != policy.spec:
+        raise AssertionError(
+            f"{type(policy).__name__}: make_policy({policy.spec!r}) gave {rebuilt!r} "
+            f"(spec {rebuilt.spec!r}), expected {policy!r}"
+        )
+
+
 def check_distribution_valid(
-    policy: Policy, problem: SyntheticProblem | None = None, *, n_learn: int = 300
+    policy: Policy, problem: LinearBandit | None = None, *, n_learn: int = 300
 ) -> None:
     """Distributions have the right shape, are zero outside ``allowed`` and sum to 1.
 
@@ -479,7 +219,7 @@ def check_distribution_valid(
     >>> from nba.policies.random import RandomPolicy
     >>> check_distribution_valid(RandomPolicy())
     """
-    problem = problem or make_synthetic_problem()
+    problem = problem or _problem_for(policy)
     owner = type(policy).__name__
     context, allowed = _eval_set(problem)
     for stage in ("before learning", "after learning"):
@@ -504,7 +244,7 @@ def check_distribution_valid(
 
 
 def check_deterministic_under_seed(
-    factory: PolicyFactory, problem: SyntheticProblem | None = None
+    factory: PolicyFactory, problem: LinearBandit | None = None
 ) -> None:
     """Two policies from ``factory`` decide and learn identically on the same data.
 
@@ -518,9 +258,9 @@ def check_deterministic_under_seed(
     >>> from nba.policies.linear import LinearTS
     >>> check_deterministic_under_seed(lambda: LinearTS(random_state=0))
     """
-    problem = problem or make_synthetic_problem()
-    context, allowed = _eval_set(problem)
     p1, p2 = factory(), factory()
+    problem = problem or _problem_for(p1)
+    context, allowed = _eval_set(problem)
     owner = type(p1).__name__
     _assert_same_proba(
         p1.predict_proba(context, allowed), p2.predict_proba(context, allowed), owner, "unfitted"
@@ -538,7 +278,7 @@ def check_deterministic_under_seed(
         )
 
 
-def check_fit_resets(policy: Policy, problem: SyntheticProblem | None = None) -> None:
+def check_fit_resets(policy: Policy, problem: LinearBandit | None = None) -> None:
     """``fit`` starts over: fit, partial_fit more, fit again equals the first fit.
 
     Raises
@@ -551,7 +291,7 @@ def check_fit_resets(policy: Policy, problem: SyntheticProblem | None = None) ->
     >>> from nba.policies.linear import LinUCB
     >>> check_fit_resets(LinUCB())
     """
-    problem = problem or make_synthetic_problem()
+    problem = problem or _problem_for(policy)
     context, allowed = _eval_set(problem)
     b1, b2 = problem.logged_batch(200, seed=1), problem.logged_batch(200, seed=2)
     first = policy.fit(b1).predict_proba(context, allowed)
@@ -567,9 +307,9 @@ def check_fit_resets(policy: Policy, problem: SyntheticProblem | None = None) ->
 
 
 def check_save_load_roundtrip(
-    policy: Policy, tmp_path: str | Path, problem: SyntheticProblem | None = None
+    policy: Policy, tmp_path: str | Path, problem: LinearBandit | None = None
 ) -> None:
-    """A learned policy saved and loaded with ``Policy.load`` decides and learns the same.
+    """A learned policy saved and loaded with ``load_policy`` decides and learns the same.
 
     Raises
     ------
@@ -584,13 +324,14 @@ def check_save_load_roundtrip(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     check_save_load_roundtrip(LinearTS(random_state=0), tmp)
     """
-    problem = problem or make_synthetic_problem()
+    problem = problem or _problem_for(policy)
     owner = type(policy).__name__
     context, allowed = _eval_set(problem)
     policy.partial_fit(problem.logged_batch(300, seed=1))
     where = policy.save(Path(tmp_path) / "policy")
-    loaded = Policy.load(where)
-    if type(loaded) is not type(policy) or loaded.get_params() != policy.get_params():
+    loaded = load_policy(where)
+    # repr compares the parameters, policies among them (a guard's challenger) included
+    if type(loaded) is not type(policy) or repr(loaded) != repr(policy):
         raise AssertionError(f"{owner}: loaded {loaded!r}, expected {policy!r}")
     if loaded.version != policy.version:
         raise AssertionError(
@@ -619,7 +360,7 @@ def check_save_load_roundtrip(
 
 def check_learns(
     policy: Policy,
-    problem: SyntheticProblem | None = None,
+    problem: LinearBandit | None = None,
     *,
     rounds: int = LEARNS_ROUNDS,
     batch_size: int = LEARNS_BATCH_SIZE,
@@ -628,8 +369,8 @@ def check_learns(
 ) -> OnlineResult:
     """Learning online, the policy reaches ``threshold`` of the optimal reward.
 
-    Runs :meth:`SyntheticProblem.run_online` (defaults: 25 rounds of 400
-    decisions on ``make_synthetic_problem()``, 6 features and 8 actions) and
+    Runs :meth:`LinearBandit.run_online` (defaults: 25 rounds of 400
+    decisions on ``make_linear_bandit()``, 6 features and 8 actions) and
     requires the policy's expected reward over the last quarter of the
     rounds (6 rounds) to be at least ``threshold`` (0.9) times the optimal
     one. On that problem uniform random earns about -0.2 and the optimum
@@ -651,7 +392,7 @@ def check_learns(
     >>> round(check_learns(LinUCB()).ratio, 2) >= 0.9
     True
     """
-    problem = problem or make_synthetic_problem()
+    problem = problem or make_linear_bandit()
     res = problem.run_online(policy, rounds=rounds, batch_size=batch_size, seed=seed)
     if res.policy_reward < threshold * res.optimal_reward:
         raise AssertionError(
@@ -664,21 +405,38 @@ def check_learns(
     return res
 
 
-def policy_checks(factory: PolicyFactory) -> Iterator[tuple[str, Callable[[], None]]]:
-    """The checks that apply to the policies ``factory`` builds, as (name, check).
+def _factory(policy_or_spec: str | PolicyFactory) -> PolicyFactory:
+    if isinstance(policy_or_spec, str):
+        spec = policy_or_spec
+        return lambda: make_policy(spec, random_state=0)
+    return policy_or_spec
+
+
+def policy_checks(
+    policy_or_spec: str | PolicyFactory,
+) -> Iterator[tuple[str, Callable[[], None]]]:
+    """The checks that apply to a policy, as (name, check).
+
+    Parameters
+    ----------
+    policy_or_spec
+        A policy spec (built with ``random_state=0`` when the policy takes
+        one) or a factory returning a fresh policy with a fixed ``random_state``.
 
     Each check builds its own fresh policy (or two) when called;
-    ``check_learns`` is included for policies of kind ``"learned"``.
+    ``check_learns`` is included for policies of kind ``"learned"`` that do
+    not need raw signals (capabilities, see :class:`~nba.policies.base.Policy`).
 
     Examples
     --------
     >>> from nba.policies.random import RandomPolicy
     >>> [name for name, _ in policy_checks(RandomPolicy)]  # doctest: +NORMALIZE_WHITESPACE
-    ['check_constructible_with_defaults', 'check_distribution_valid',
+    ['check_constructible_with_defaults', 'check_spec_roundtrip', 'check_distribution_valid',
      'check_deterministic_under_seed', 'check_fit_resets', 'check_save_load_roundtrip']
     >>> for name, check in policy_checks(RandomPolicy):
     ...     check()
     """
+    factory = _factory(policy_or_spec)
     cls = type(factory())
 
     def save_load() -> None:
@@ -689,9 +447,62 @@ def policy_checks(factory: PolicyFactory) -> Iterator[tuple[str, Callable[[], No
         check_learns(factory())
 
     yield "check_constructible_with_defaults", lambda: check_constructible_with_defaults(cls)
+    yield "check_spec_roundtrip", lambda: check_spec_roundtrip(factory())
     yield "check_distribution_valid", lambda: check_distribution_valid(factory())
     yield "check_deterministic_under_seed", lambda: check_deterministic_under_seed(factory)
     yield "check_fit_resets", lambda: check_fit_resets(factory())
     yield "check_save_load_roundtrip", save_load
-    if cls.kind == "learned":
+    if cls.kind == "learned" and not cls.needs_raw_signals:
         yield "check_learns", learns
+
+
+def check_policy(policy_or_spec: str | PolicyFactory) -> None:
+    """Run every check that applies to a policy; raise on the first failure.
+
+    Parameters
+    ----------
+    policy_or_spec
+        A policy spec, e.g. ``"linucb:alpha=0.5"``, or a factory of fresh policies.
+
+    Raises
+    ------
+    AssertionError
+        ``"<check name>: <what is wrong>"``.
+
+    Examples
+    --------
+    >>> check_policy("constant")
+    """
+    for name, check in policy_checks(policy_or_spec):
+        try:
+            check()
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from exc
+
+
+def parametrize_with_checks(specs: Iterable[str]) -> Any:
+    """A pytest decorator: one case per (spec, check), the test calls ``check()``.
+
+    Parameters
+    ----------
+    specs
+        Policy specs; the cases are named ``"<spec>-<check name>"``.
+
+    Returns
+    -------
+    ``pytest.mark.parametrize("check", ...)`` over the checks.
+
+    Examples
+    --------
+    >>> mark = parametrize_with_checks(["random"])
+    >>> mark.args[0], len(mark.args[1])
+    ('check', 6)
+    """
+    import pytest  # a test-time helper: pytest is needed only when it is used
+
+    cases = [
+        pytest.param(check, id=f"{spec}-{name}")
+        for spec in specs
+        for name, check in policy_checks(spec)
+    ]
+    return pytest.mark.parametrize("check", cases)

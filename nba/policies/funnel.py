@@ -60,9 +60,9 @@ import numpy as np
 from nba.catalog import ActionSpace
 from nba.config import load_document
 from nba.exceptions import PolicyError
+from nba.features.context import Context
 from nba.goals import OUTCOMES
 from nba.policies.base import (
-    Context,
     LoggedBatch,
     Policy,
     check_allowed,
@@ -138,8 +138,8 @@ class FunnelPolicy(Policy):
 
     Examples
     --------
-    >>> from nba.policies.checks import make_synthetic_problem
-    >>> problem = make_synthetic_problem()
+    >>> from nba.policies.bandit import make_linear_bandit
+    >>> problem = make_linear_bandit()
     >>> res = problem.run_online(FunnelPolicy(epsilon=0.05), rounds=25, batch_size=400, seed=0)
     >>> res.policy_reward > 0.9 * res.optimal_reward
     True

@@ -43,7 +43,6 @@ still teaches the challenger but leaves the share as it is.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import shutil
@@ -55,9 +54,9 @@ import numpy as np
 
 from nba.config import load_document
 from nba.exceptions import PolicyError
+from nba.features.context import Context
 from nba.policies.base import (
     POLICY_FILE,
-    Context,
     LoggedBatch,
     Policy,
     check_allowed,
@@ -65,6 +64,7 @@ from nba.policies.base import (
     is_integer,
     is_real,
 )
+from nba.policies.registry import load_policy
 
 __all__ = ["GuardedPolicy"]
 
@@ -78,7 +78,8 @@ class GuardedPolicy(Policy):
     Parameters
     ----------
     challenger
-        The learned policy's spec, e.g. ``"vw:algo=squarecb"``.
+        The policy rolled out (usually a learned one); the guard owns it from
+        then on: it learns, resets, saves and closes with the guard.
     rules
         The marketer's rules (a ``rules.yaml`` path or its document): the
         baseline the challenger must not fall behind.
@@ -93,8 +94,6 @@ class GuardedPolicy(Policy):
     half_life
         Decisions after which an observation weighs half as much in the
         comparison (the challenger changes as it learns).
-    random_state
-        Passed to the challenger.
 
     Examples
     --------
@@ -103,9 +102,10 @@ class GuardedPolicy(Policy):
     >>> from nba.simulator.run import run_policy
     >>> from nba.simulator.scenario import load_scenario
     >>> sc = load_scenario(EXAMPLE_DIR / "scenario.yaml")
-    >>> policy = GuardedPolicy(challenger="linucb", rules=str(sc.rules_path))
+    >>> from nba.policies.linear import LinUCB
+    >>> policy = GuardedPolicy(challenger=LinUCB(), rules=str(sc.rules_path))
     >>> policy.spec
-    'linucb:guard=true'
+    'linucb:alpha=1.0,ridge=1.0,guard=true'
     >>> res = run_policy(Simulator(sc, 500, days=10), policy, seed=0)
     >>> 0.0 < policy.share_ < 1.0, res.guardrail_violations
     (True, 0)
@@ -113,6 +113,7 @@ class GuardedPolicy(Policy):
 
     name = "guarded"
     kind = "learned"
+    needs_raw_signals = True  # the rules it is compared with read them
     share_: float
     stats_: np.ndarray
     n_examples_: int
@@ -120,13 +121,12 @@ class GuardedPolicy(Policy):
     def __init__(
         self,
         *,
-        challenger: str,
+        challenger: Policy | None = None,
         rules: str | dict[str, Any] | None = None,
         budget: float = 0.01,
         probe: float = 0.01,
         confidence: float = 0.95,
         half_life: int = 200_000,
-        random_state: int | None = None,
     ) -> None:
         self.challenger = challenger
         self.rules = rules
@@ -134,7 +134,6 @@ class GuardedPolicy(Policy):
         self.probe = probe
         self.confidence = confidence
         self.half_life = half_life
-        self.random_state = random_state
 
     # -- parts ------------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -156,25 +155,16 @@ class GuardedPolicy(Policy):
                 ("half_life", is_integer(self.half_life) and self.half_life > 0, "an integer > 0"),
             ),
         )
-        if not isinstance(self.challenger, str) or self.challenger.split(":")[0] in (
-            "guarded",
-            "rules",
-        ):
+        if not isinstance(self.challenger, Policy) or isinstance(self.challenger, GuardedPolicy):
             raise PolicyError(
-                "GuardedPolicy: `challenger` must be the spec of a learned policy, "
+                "GuardedPolicy: `challenger` must be a policy (not a guarded one), "
                 f"got {self.challenger!r}"
             )
 
     def _parts(self) -> tuple[Policy, Policy]:
-        """The challenger and the rules, built on first use."""
-        inner = getattr(self, "challenger_", None)
-        if inner is None:
-            from nba.policies.spec import make_policy
-
+        """The challenger and the rules; the comparison's state on first use."""
+        if getattr(self, "share_", None) is None:
             self._validate_params()
-            inner = self.challenger_ = make_policy(
-                self.challenger, random_state=self.random_state, rules=self.rules
-            )
             self.share_ = float(self.probe)
             # weight, weighted sums of d, d^2 and the rules' value, sum of squared weights
             self.stats_ = np.zeros(5)
@@ -184,18 +174,30 @@ class GuardedPolicy(Policy):
             from nba.policies.rules import RulePolicy
 
             baseline = self._baseline = RulePolicy(rules=self.rules)
-        return inner, baseline
+        return self.challenger, baseline  # type: ignore[return-value]
+
+    def reset(self) -> None:
+        """Drop the comparison and the challenger's learned state."""
+        super().reset()
+        if isinstance(self.challenger, Policy):
+            self.challenger.reset()
 
     @property
     def spec(self) -> str:
-        """The challenger's spec with ``guard=true`` (what :func:`make_policy` reads back)."""
-        return f"{self.challenger}{',' if ':' in self.challenger else ':'}guard=true"
+        """The challenger's spec with ``guard=true`` (what :func:`make_policy` reads back).
+
+        The challenger's spec as written when the guard came from a spec
+        (:func:`~nba.policies.spec.make_policy`), else the challenger's own.
+        """
+        if self.challenger is None:
+            return super().spec
+        inner = getattr(self, "_challenger_spec", None) or self.challenger.spec
+        return f"{inner}{',' if ':' in inner else ':'}guard=true"
 
     @property
     def version(self) -> str:
         """The challenger's version."""
-        inner = getattr(self, "challenger_", None)
-        return "0" if inner is None else inner.version
+        return "0" if self.challenger is None else self.challenger.version
 
     # -- behaviour --------------------------------------------------------------------
     def predict_proba(self, context: Context, allowed: np.ndarray) -> np.ndarray:
@@ -281,20 +283,16 @@ class GuardedPolicy(Policy):
 
     def close(self) -> None:
         """Release the challenger's resources (e.g. a Vowpal Wabbit workspace)."""
-        close = getattr(getattr(self, "challenger_", None), "close", None)
+        close = getattr(self.challenger, "close", None)
         if callable(close):
             close()
 
     # -- persistence --------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the policy to directory ``path``: the challenger in ``challenger/``,
-        the rules document embedded (a path would not travel with the policy)."""
-        out = Path(path)
-        if isinstance(self.rules, str):
-            clone = copy.copy(self)
-            clone.rules = load_document(Path(self.rules))
-            return Policy.save(clone, out)
-        return super().save(out)
+    def _saved_params(self) -> dict[str, Any]:
+        """The rules document embedded (a path would not travel with the policy);
+        the challenger is saved in ``challenger/`` by :meth:`_save_state`."""
+        rules = load_document(Path(self.rules)) if isinstance(self.rules, str) else self.rules
+        return {**self.get_params(), "challenger": None, "rules": rules}
 
     def _save_state(self, out: Path) -> None:
         inner, _ = self._parts()
@@ -302,14 +300,21 @@ class GuardedPolicy(Policy):
         if target.exists():
             shutil.rmtree(target)
         inner.save(target)
-        state = {"share": self.share_, "stats": self.stats_.tolist(), "n": self.n_examples_}
+        state = {
+            "share": self.share_,
+            "stats": self.stats_.tolist(),
+            "n": self.n_examples_,
+            "challenger_spec": getattr(self, "_challenger_spec", None),
+        }
         (out / "guard.json").write_text(json.dumps(state))
 
     def _load_state(self, src: Path) -> None:
         if not (src / CHALLENGER_DIR / POLICY_FILE).is_file():
             return
-        self.challenger_ = Policy.load(src / CHALLENGER_DIR)
+        self.challenger = load_policy(src / CHALLENGER_DIR)
         state = json.loads((src / "guard.json").read_text())
         self.share_ = float(state["share"])
         self.stats_ = np.asarray(state["stats"], dtype=np.float64)
         self.n_examples_ = int(state["n"])
+        if state.get("challenger_spec"):
+            self._challenger_spec = state["challenger_spec"]

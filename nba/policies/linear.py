@@ -39,9 +39,9 @@ from typing import Any, Self
 import numpy as np
 
 from nba.exceptions import PolicyError
+from nba.features.context import Context
 from nba.policies._threads import run_blocks, single_threaded
 from nba.policies.base import (
-    Context,
     LoggedBatch,
     Policy,
     check_allowed,
@@ -249,7 +249,8 @@ class LinUCB(_RidgeBandit):
     --------
     >>> import numpy as np
     >>> from nba.catalog import ActionSpace
-    >>> from nba.policies.base import Context, LoggedBatch
+    >>> from nba.features.context import Context
+    >>> from nba.policies.base import LoggedBatch
     >>> ctx = Context(np.array([[1.0, 0.0], [1.0, 1.0]]), ActionSpace.from_labels(["a", "b"]),
     ...               ("bias", "x"))
     >>> allowed = np.ones((2, 3), bool)
@@ -374,7 +375,7 @@ class LinearTS(_RidgeBandit):
     --------
     >>> import numpy as np
     >>> from nba.catalog import ActionSpace
-    >>> from nba.policies.base import Context
+    >>> from nba.features.context import Context
     >>> ctx = Context(np.ones((2, 1)), ActionSpace.from_labels(["a", "b"]), ("bias",))
     >>> allowed = np.array([[True, True, False], [True, True, True]])
     >>> p = LinearTS(n_samples=8, random_state=0).predict_proba(ctx, allowed)

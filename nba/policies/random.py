@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from nba.exceptions import PolicyError
-from nba.policies.base import Context, Policy, check_allowed, uniform
+from nba.features.context import Context
+from nba.policies.base import Policy, check_allowed, uniform
 
 __all__ = ["RandomPolicy", "ConstantPolicy"]
 
@@ -30,7 +31,7 @@ class RandomPolicy(Policy):
     --------
     >>> import numpy as np
     >>> from nba.catalog import ActionSpace
-    >>> from nba.policies.base import Context
+    >>> from nba.features.context import Context
     >>> ctx = Context(np.zeros((2, 1)), ActionSpace.from_labels(["a", "b", "c"]))
     >>> RandomPolicy().predict_proba(ctx, np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool))
     array([[0.5 , 0.5 , 0.  , 0.  ],
@@ -80,7 +81,7 @@ class ConstantPolicy(Policy):
     --------
     >>> import numpy as np
     >>> from nba.catalog import ActionSpace
-    >>> from nba.policies.base import Context
+    >>> from nba.features.context import Context
     >>> ctx = Context(np.zeros((2, 1)), ActionSpace.from_labels(["a", "b"]))
     >>> ConstantPolicy(action="b").predict_proba(ctx, np.array([[1, 1, 1], [1, 1, 0]], bool))
     array([[0., 0., 1.],

@@ -33,9 +33,9 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
 from nba.exceptions import PolicyError
+from nba.features.context import Context
 from nba.policies._threads import run_blocks, single_threaded
 from nba.policies.base import (
-    Context,
     LoggedBatch,
     Policy,
     check_allowed,
@@ -90,7 +90,8 @@ class RewardModelPolicy(Policy):
     --------
     >>> import numpy as np
     >>> from nba.catalog import ActionSpace
-    >>> from nba.policies.base import Context, LoggedBatch
+    >>> from nba.features.context import Context
+    >>> from nba.policies.base import LoggedBatch
     >>> ctx = Context(np.array([[1.0, -1.0], [1.0, 1.0]]), ActionSpace.from_labels(["a", "b"]),
     ...               ("bias", "x"))
     >>> allowed = np.ones((2, 3), bool)

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from nba.catalog import STAGES, ActionSpace
 from nba.config import load_document, validate
 from nba.exceptions import ConfigError, PolicyError
-from nba.policies.base import Context, Policy, check_allowed, onehot_argmax
+from nba.features.context import Context
+from nba.policies.base import Policy, check_allowed, onehot_argmax
 
 __all__ = ["RulePolicy", "JourneyRules"]
 
@@ -67,6 +68,7 @@ class RulePolicy(Policy):
 
     name = "rules"
     kind = "baseline"
+    needs_raw_signals = True
 
     def __init__(self, *, rules: str | dict[str, Any] | None = None) -> None:
         self.rules = rules

@@ -10,48 +10,15 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
 from nba.exceptions import PolicyError, PolicySpecError
 from nba.policies.base import POLICY_FILE, Policy
+from nba.policies.guarded import GuardedPolicy
+from nba.policies.registry import load_policy, policy_class
 
-__all__ = ["POLICIES", "check_spec", "parse_spec", "make_policy", "policy_class"]
-
-#: spec name -> "module:Class"; imported lazily so that e.g. Vowpal Wabbit
-#: loads only when a VW policy is asked for.
-POLICIES: dict[str, str] = {
-    "rules": "nba.policies.rules:RulePolicy",
-    "random": "nba.policies.random:RandomPolicy",
-    "constant": "nba.policies.random:ConstantPolicy",
-    "vw": "nba.policies.vw:VWPolicy",
-    "linucb": "nba.policies.linear:LinUCB",
-    "lints": "nba.policies.linear:LinearTS",
-    "reward-model": "nba.policies.reward_model:RewardModelPolicy",
-    "funnel": "nba.policies.funnel:FunnelPolicy",
-    "guarded": "nba.policies.guarded:GuardedPolicy",
-}
-
-
-def policy_class(name: str) -> type[Policy]:
-    """The class registered under a spec name.
-
-    Raises
-    ------
-    PolicySpecError
-        If the name is unknown.
-    """
-    try:
-        target = POLICIES[name]
-    except KeyError:
-        raise PolicySpecError(
-            f"unknown policy `{name}`; expected one of {', '.join(POLICIES)} "
-            "or the directory of a saved policy"
-        ) from None
-    module, _, cls = target.partition(":")
-    klass: type[Policy] = getattr(importlib.import_module(module), cls)
-    return klass
+__all__ = ["check_spec", "parse_spec", "make_policy"]
 
 
 def _coerce(text: str) -> Any:
@@ -113,7 +80,7 @@ def check_spec(spec: str) -> tuple[type[Policy], dict[str, Any], bool]:
     guard = params.pop("guard", False)
     if not isinstance(guard, bool):
         raise PolicySpecError(f"policy spec `{spec}`: `guard` must be true or false, got {guard!r}")
-    if guard and (klass.kind != "learned" or name == "guarded"):
+    if guard and (klass.kind != "learned" or issubclass(klass, GuardedPolicy)):
         raise PolicySpecError(
             f"policy spec `{spec}`: `guard` applies to learned policies, not `{name}`"
         )
@@ -149,22 +116,24 @@ def make_policy(spec: str, **defaults: Any) -> Policy:
     """
     path = Path(spec)
     if (path / POLICY_FILE).is_file():
-        return Policy.load(path)
+        return load_policy(path)
     klass, params, guard = check_spec(spec)
-    if guard:
-        from nba.policies.guarded import GuardedPolicy
-
-        rest = [p for p in spec.partition(":")[2].split(",") if p.split("=")[0].strip() != "guard"]
-        inner = spec.partition(":")[0].strip() + (":" + ",".join(rest) if rest else "")
-        guarded = GuardedPolicy(
-            challenger=inner, rules=defaults.get("rules"), random_state=defaults.get("random_state")
-        )
-        guarded._parts()  # builds the challenger: its spec errors now rather than at first use
-        return guarded
     accepted = klass._param_names()
     for key, value in defaults.items():
         if key in accepted and key not in params:
             params[key] = value
+    if not guard:
+        return _build(spec, klass, params)
+    # the challenger is built (its spec checked) now, then wrapped
+    guarded = GuardedPolicy(challenger=_build(spec, klass, params), rules=defaults.get("rules"))
+    # the challenger's spec as written, so that the guard's spec reads back the same
+    name, _, rest = spec.partition(":")
+    kept = [p for p in rest.split(",") if p.split("=")[0].strip() not in ("", "guard")]
+    guarded._challenger_spec = name.strip() + (":" + ",".join(kept) if kept else "")
+    return guarded
+
+
+def _build(spec: str, klass: type[Policy], params: dict[str, Any]) -> Policy:
     try:
         policy = klass(**params)
     except (TypeError, ValueError) as exc:

@@ -75,7 +75,8 @@ from vowpalwabbit import Example, LabelType, PredictionType, Workspace
 
 from nba.catalog import ActionSpace
 from nba.exceptions import PolicyError
-from nba.policies.base import Context, LoggedBatch, Policy, check_allowed, is_integer, is_real
+from nba.features.context import Context
+from nba.policies.base import LoggedBatch, Policy, check_allowed, is_integer, is_real
 
 __all__ = ["VWPolicy", "ALGOS", "sanitize_feature_name"]
 
@@ -113,8 +114,8 @@ _RESERVED_FLAGS = {
     "-d": "the policy feeds VW itself",
     "--data": "the policy feeds VW itself",
     "--passes": "the policy feeds VW itself",
-    "-i": "use `VWPolicy.load`",
-    "--initial_regressor": "use `VWPolicy.load`",
+    "-i": "use `nba.policies.registry.load_policy`",
+    "--initial_regressor": "use `nba.policies.registry.load_policy`",
     "-f": "use `VWPolicy.save`",
     "--final_regressor": "use `VWPolicy.save`",
     "-p": "predictions are returned by `predict_proba`",
@@ -421,7 +422,8 @@ class VWPolicy(Policy):
     Customers with ``x = 1`` like action ``b``, the others like ``a``:
 
     >>> from nba.catalog import ActionSpace
-    >>> from nba.policies.base import Context, LoggedBatch
+    >>> from nba.features.context import Context
+    >>> from nba.policies.base import LoggedBatch
     >>> space = ActionSpace.from_labels(["a", "b"])
     >>> rng = np.random.default_rng(0)
     >>> x = rng.integers(0, 2, size=(600, 1)).astype(float)
@@ -1005,7 +1007,7 @@ class VWPolicy(Policy):
         that this policy and any copy loaded from ``out`` go on deciding and
         learning identically: VW's model file does not hold every piece of
         learner state (``bag`` and ``cover`` keep some that it drops), and a
-        reopened workspace is exactly what :meth:`Policy.load` builds.
+        reopened workspace is exactly what :func:`~nba.policies.registry.load_policy` builds.
         """
         model = out / MODEL_FILE
         with self._guard():

@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 
 from nba.clock import iso
-from nba.events import EventType
+from nba.events import EVENT_CODES, EventType
 from nba.exceptions import NotFoundError
-from nba.features.signals import EVENT_CODES
+from nba.features.context import Context
 from nba.goals import Goal, outcome_counts
-from nba.policies.base import Context, LoggedBatch, Policy
+from nba.policies.base import LoggedBatch, Policy
+from nba.policies.registry import load_policy
 from nba.store import decisions as stored_decisions
 from nba.store import events as stored_events
 from nba.store import snapshots
@@ -108,7 +109,7 @@ def _copy_policy(policy: Policy) -> Policy:
     except Exception:  # native state (e.g. a VW workspace): go through save/load
         with tempfile.TemporaryDirectory() as tmp:
             policy.save(Path(tmp) / "p")
-            return Policy.load(Path(tmp) / "p")
+            return load_policy(Path(tmp) / "p")
 
 
 class Learner:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from nba.exceptions import NBAError
-from nba.policies.base import Context, Policy, uniform
+from nba.features.context import Context
+from nba.policies.base import Policy, uniform
 from nba.simulator.core import Simulator
 from nba.simulator.scenario import Scenario
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nba.exceptions import PolicyError
-from nba.policies.base import Context, Policy, check_allowed, onehot_argmax
+from nba.features.context import Context
+from nba.policies.base import Policy, check_allowed, onehot_argmax
 
 if TYPE_CHECKING:
     from nba.simulator.core import Simulator

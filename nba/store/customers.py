@@ -18,8 +18,8 @@ import numpy as np
 from sqlalchemy import Connection, update
 
 from nba.catalog import Catalog
-from nba.events import EventType
-from nba.features.signals import EVENT_CODES, CustomerStates
+from nba.events import EVENT_CODES, EventType
+from nba.features.signals import CustomerStates
 from nba.store._sql import CHUNK, chunks, fetch, mark, marks, raw_in, run_many
 from nba.store.schema import customers
 

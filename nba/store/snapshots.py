@@ -61,7 +61,7 @@ def save_snapshot(conn: Connection, policy: Any, source: str, now: float) -> int
 
 def load_snapshot(conn: Connection, source: str) -> Any | None:
     """The newest snapshot of the policy served from ``source``, or None."""
-    from nba.policies.base import Policy
+    from nba.policies.registry import load_policy
 
     row = conn.execute(
         select(policy_snapshots.c.blob)
@@ -74,7 +74,7 @@ def load_snapshot(conn: Connection, source: str) -> Any | None:
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(row.blob), mode="r:gz") as tar:
             tar.extractall(tmp, filter="data")
-        return Policy.load(Path(tmp) / "policy")
+        return load_policy(Path(tmp) / "policy")
 
 
 def newest_snapshot(conn: Connection, source: str) -> int | None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nba.policies.base import Policy
+from nba.policies.registry import load_policy
 from nba.simulator.core import Simulator
 from nba.simulator.run import DAILY_METRICS
 from nba.tracking.models import (
@@ -199,7 +199,7 @@ def _champion(
     sc = loaded.scenario
     example = _input_example(loaded)
     uri = log_policy_model(
-        Policy.load(saved),
+        load_policy(saved),
         run_id=tracker.parent_run_id,
         catalog_path=sc.paths["catalog"],
         guardrails_path=sc.paths["guardrails"],

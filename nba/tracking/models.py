@@ -32,6 +32,7 @@ from nba.catalog import Catalog, load_catalog
 from nba.exceptions import ConfigError
 from nba.features.codec import SignalColumns
 from nba.features.signals import Signals, signal_definitions
+from nba.policies import registry
 from nba.policies.base import Policy
 from nba.tracking.runs import TrackingError
 
@@ -124,7 +125,7 @@ class PolicyModel(_PythonModel):  # type: ignore[misc,valid-type]
         self.guardrails = Guardrails(
             load_guardrails(context.artifacts["guardrails"], self.catalog), self.catalog
         )
-        self.policy = Policy.load(context.artifacts["policy"])
+        self.policy = registry.load_policy(context.artifacts["policy"])
 
     def predict(
         self,

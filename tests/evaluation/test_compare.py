@@ -9,7 +9,7 @@ from nba.catalog import Catalog
 from nba.evaluation import (
     LogError,
     LoggedDecisions,
-    SyntheticProblem,
+    OffPolicyProblem,
     evaluate_policies,
     segment_breakdown,
     train_from_logs,
@@ -24,7 +24,7 @@ from nba.settings import EXAMPLE_DIR
 
 @pytest.fixture(scope="module")
 def uniform_logs() -> LoggedDecisions:
-    return SyntheticProblem(explore=1.0).sample(4000, seed=3)
+    return OffPolicyProblem(explore=1.0).sample(4000, seed=3)
 
 
 def test_constant_policies_match_per_action_means_on_randomized_logs(
@@ -130,7 +130,7 @@ def test_what_if_without_signals_says_so(
 
 
 def test_trained_policy_beats_the_logging_policy_off_policy() -> None:
-    prob = SyntheticProblem()
+    prob = OffPolicyProblem()
     train, test = prob.sample(6000, seed=1), prob.sample(6000, seed=2)
     result = train_from_logs(make_policy("linucb:alpha=0.1"), train)
     assert result.n == 6000 and result.examples_per_second > 0

@@ -7,7 +7,7 @@ import pytest
 
 from nba.catalog import ActionSpace
 from nba.evaluation import (
-    SyntheticProblem,
+    OffPolicyProblem,
     cross_fit_reward_model,
     dm,
     dr,
@@ -19,7 +19,8 @@ from nba.evaluation import (
     snips,
     switch_dr,
 )
-from nba.policies.base import Context, LoggedBatch
+from nba.features.context import Context
+from nba.policies.base import LoggedBatch
 
 # 4 decisions, actions (no_contact, a); hand-computed values in the comments
 ACTION = np.array([1, 0, 1, 0])
@@ -106,7 +107,7 @@ def test_cross_fitted_model_does_not_see_its_own_row() -> None:
 
 def test_dr_is_unbiased_where_dm_is_not_and_intervals_cover() -> None:
     """Small version of benchmarks/bench_offline.py's coverage study (fixed seeds)."""
-    prob = SyntheticProblem()
+    prob = OffPolicyProblem()
     target = prob.oracle()
     truth = prob.true_value(target, n=200_000)
     reps, n = 40, 3000

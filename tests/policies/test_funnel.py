@@ -11,6 +11,7 @@ from nba.goals import OUTCOMES
 from nba.policies.base import Policy, uniform
 from nba.policies.funnel import FunnelPolicy
 from nba.policies.random import RandomPolicy
+from nba.policies.registry import load_policy
 from nba.policies.reward_model import RewardModelPolicy
 from nba.policies.rules import RulePolicy
 from nba.settings import EXAMPLE_DIR
@@ -119,5 +120,5 @@ def test_saved_policy_carries_its_rules(logs: LoggedDecisions, tmp_path) -> None
     before = pol.predict_proba(batch.context, batch.allowed)
     out = pol.save(tmp_path / "saved")
     rules.unlink()  # the saved policy no longer needs the file
-    loaded = Policy.load(out)
+    loaded = load_policy(out)
     np.testing.assert_allclose(loaded.predict_proba(batch.context, batch.allowed), before)

@@ -18,6 +18,7 @@ from nba.policies.base import LoggedBatch, Policy, uniform
 from nba.policies.guarded import GuardedPolicy
 from nba.policies.linear import LinUCB
 from nba.policies.random import RandomPolicy
+from nba.policies.registry import load_policy
 from nba.policies.rules import RulePolicy
 from nba.policies.spec import make_policy
 from nba.settings import EXAMPLE_DIR
@@ -42,11 +43,12 @@ def _with_reward(batch: LoggedBatch, reward: np.ndarray) -> LoggedBatch:
 def test_spec_with_guard_builds_a_guarded_policy_that_round_trips() -> None:
     p = make_policy("linucb:alpha=0.1,guard=true", rules=RULES, random_state=1)
     assert isinstance(p, GuardedPolicy)
-    assert (p.challenger, p.rules, p.random_state) == ("linucb:alpha=0.1", RULES, 1)
+    assert isinstance(p.challenger, LinUCB) and p.rules == RULES
+    assert p.challenger.get_params() == {"alpha": 0.1, "ridge": 1.0, "random_state": 1}
     assert p.spec == "linucb:alpha=0.1,guard=true"
     assert make_policy("vw:guard=true").spec == "vw:guard=true"
     again = make_policy(p.spec, rules=RULES)
-    assert isinstance(again, GuardedPolicy) and again.challenger == p.challenger
+    assert isinstance(again, GuardedPolicy) and again.spec == p.spec
     assert isinstance(make_policy("linucb:guard=false"), LinUCB)
 
 
@@ -80,11 +82,11 @@ def test_experiment_config_checks_the_guard(tmp_path) -> None:  # type: ignore[n
         ({"probe": 0.7}, r"`probe` must be a number in \[0, 0.5\]"),
         ({"confidence": 1.0}, r"`confidence` must be a number in \[0.5, 1\)"),
         ({"half_life": 0}, r"`half_life` must be an integer > 0"),
-        ({"challenger": "rules"}, r"`challenger` must be the spec of a learned policy"),
+        ({"challenger": "linucb"}, r"`challenger` must be a policy \(not a guarded one\)"),
     ],
 )
 def test_bad_hyperparameters(logs: LoggedDecisions, params: dict, message: str) -> None:
-    kwargs = {"challenger": "linucb", "rules": RULES, **params}
+    kwargs = {"challenger": make_policy("linucb"), "rules": RULES, **params}
     batch = logs.batch.take(np.arange(10))
     with pytest.raises(PolicyError, match=message):
         GuardedPolicy(**kwargs).predict_proba(batch.context, batch.allowed)
@@ -92,7 +94,7 @@ def test_bad_hyperparameters(logs: LoggedDecisions, params: dict, message: str) 
 
 def test_decisions_mix_the_challenger_and_the_rules_by_the_share(logs: LoggedDecisions) -> None:
     batch = logs.batch.take(np.arange(500))
-    p = GuardedPolicy(challenger="random", rules=RULES, probe=0.05)
+    p = GuardedPolicy(challenger=make_policy("random"), rules=RULES, probe=0.05)
     got = p.predict_proba(batch.context, batch.allowed)
     rules = RulePolicy(rules=RULES).predict_proba(batch.context, batch.allowed)
     np.testing.assert_allclose(got, 0.05 * uniform(batch.allowed) + 0.95 * rules)
@@ -106,13 +108,13 @@ def test_a_better_challenger_takes_over_a_worse_one_is_rolled_back(
     batch = logs.batch
     no_contact = (batch.action == 0).astype(float)
     # a world where not contacting is what pays: "constant" (never contact) beats the rules
-    better = GuardedPolicy(challenger="constant", rules=RULES).partial_fit(
+    better = GuardedPolicy(challenger=make_policy("constant"), rules=RULES).partial_fit(
         _with_reward(batch, no_contact)
     )
     c = better.comparison()
     assert c["lcb"] > 0 and better.share_ == pytest.approx(0.99)
     # and one where contacts pay: the same challenger is rolled back to the probe
-    worse = GuardedPolicy(challenger="constant", rules=RULES).partial_fit(
+    worse = GuardedPolicy(challenger=make_policy("constant"), rules=RULES).partial_fit(
         _with_reward(batch, 1.0 - no_contact)
     )
     c = worse.comparison()
@@ -127,7 +129,7 @@ def test_undecided_comparison_risks_only_the_budget(logs: LoggedDecisions) -> No
     batch = logs.batch.take(np.arange(400))
     rng = np.random.default_rng(0)
     noisy = rng.binomial(1, 0.3, len(batch)).astype(float)  # no action is better: pure noise
-    p = GuardedPolicy(challenger="constant", rules=RULES, budget=0.05).partial_fit(
+    p = GuardedPolicy(challenger=make_policy("constant"), rules=RULES, budget=0.05).partial_fit(
         _with_reward(batch, noisy)
     )
     c = p.comparison()
@@ -141,11 +143,11 @@ def test_a_batch_without_signals_teaches_the_challenger_but_keeps_the_share(
     logs: LoggedDecisions,
 ) -> None:
     batch = logs.batch.take(np.arange(300))
-    p = GuardedPolicy(challenger="linucb", rules=RULES)
+    p = GuardedPolicy(challenger=make_policy("linucb"), rules=RULES)
     bare = replace(batch, context=replace(batch.context, signals=None))
     p.partial_fit(bare)
     assert p.share_ == 0.01 and p.comparison()["decisions"] == 0
-    assert p.challenger_.version == "300"
+    assert p.challenger.version == "300"
 
 
 def test_on_the_simulator_a_random_challenger_costs_little(logs: LoggedDecisions, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -156,13 +158,16 @@ def test_on_the_simulator_a_random_challenger_costs_little(logs: LoggedDecisions
 
     rules = run(RulePolicy(rules=RULES))
     raw = run(make_policy("random", random_state=0))
-    guarded = GuardedPolicy(challenger="random", rules=RULES, random_state=0)
+    guarded = GuardedPolicy(
+        challenger=make_policy("random", random_state=0),
+        rules=RULES,
+    )
     value = run(guarded)
     assert raw < 0.5 * rules  # the challenger alone is far worse than the rules...
     assert value > rules - 0.03 * abs(rules)  # ...guarded, it costs a few percent at most
     assert guarded.share_ == pytest.approx(0.01) and guarded.comparison()["lcb"] < 0
     # saved and loaded, it decides the same way and keeps its comparison
-    loaded = Policy.load(guarded.save(tmp_path / "g"))
+    loaded = load_policy(guarded.save(tmp_path / "g"))
     assert isinstance(loaded, GuardedPolicy) and isinstance(loaded.rules, dict)
     assert loaded.share_ == guarded.share_ and loaded.comparison() == guarded.comparison()
     batch = logs.batch.take(np.arange(200))

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from nba.catalog import ActionSpace
 from nba.exceptions import PolicyError
-from nba.policies.base import Context, LoggedBatch
-from nba.policies.checks import make_synthetic_problem
+from nba.features.context import Context
+from nba.policies.bandit import make_linear_bandit
+from nba.policies.base import LoggedBatch
 from nba.policies.linear import LinearTS, LinUCB
 
 SPACE = ActionSpace.from_labels(["a", "b"])
@@ -66,7 +67,7 @@ def test_linucb_matches_hand_computed_ridge_solution() -> None:
 
 
 def test_partial_fit_in_pieces_equals_one_fit() -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     batch = problem.logged_batch(900, seed=4)
     whole = LinUCB().fit(batch)
     pieces = LinUCB()
@@ -95,7 +96,7 @@ def test_intercept_is_added_when_the_context_has_no_bias_column() -> None:
 
 @pytest.mark.parametrize("cls", [LinUCB, LinearTS])
 def test_block_kernel_matches_small_kernel(cls) -> None:
-    problem = make_synthetic_problem(n_features=12, n_actions=6)
+    problem = make_linear_bandit(n_features=12, n_actions=6)
     policy = cls(random_state=0).fit(problem.logged_batch(3000, seed=1))
     ctx, _ = problem.sample_customers(3000, np.random.default_rng(2))
     Xd = policy._design(ctx.X)
@@ -106,7 +107,7 @@ def test_block_kernel_matches_small_kernel(cls) -> None:
 
 
 def test_linucb_batch_equals_one_by_one() -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     policy = LinUCB().fit(problem.logged_batch(2000, seed=1))
     ctx, allowed = problem.sample_customers(1500, np.random.default_rng(3))
     batch = policy.predict_proba(ctx, allowed)
@@ -200,7 +201,7 @@ def test_ts_frequencies_converge_to_the_posterior_probability() -> None:
 
 
 def test_ts_frequencies_are_multiples_of_one_over_n_samples() -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     policy = LinearTS(n_samples=7, random_state=0).fit(problem.logged_batch(300, seed=1))
     for n in (5, 700):
         ctx, allowed = problem.sample_customers(n, np.random.default_rng(n))
@@ -224,7 +225,7 @@ def test_ts_unfitted_draws_from_the_prior() -> None:
 
 
 def test_ts_same_seed_same_draws_and_reset_restarts_them() -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     ctx, allowed = problem.sample_customers(100, np.random.default_rng(0))
     batch = problem.logged_batch(200, seed=1)
     a, b = LinearTS(random_state=5).fit(batch), LinearTS(random_state=5).fit(batch)
@@ -243,7 +244,7 @@ def test_ts_same_seed_same_draws_and_reset_restarts_them() -> None:
 )
 def test_distributions_are_valid_for_any_allowed_mask(n, n_actions, seed, learn) -> None:
     rng = np.random.default_rng(seed)
-    problem = make_synthetic_problem(n_features=4, n_actions=n_actions, seed=seed)
+    problem = make_linear_bandit(n_features=4, n_actions=n_actions, seed=seed)
     ctx, _ = problem.sample_customers(n, rng)
     allowed = rng.random((n, n_actions)) < 0.3
     allowed[np.arange(n), rng.integers(0, n_actions, n)] = True  # something, not always no-contact

@@ -69,9 +69,9 @@ def test_spec_property_rebuilds_the_policy(spec: str) -> None:
 
 
 def test_saved_directory_is_a_spec(tmp_path) -> None:
-    from nba.policies.checks import make_synthetic_problem
+    from nba.policies.bandit import make_linear_bandit
 
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     policy = make_policy("linucb:alpha=0.2").fit(problem.logged_batch(100))
     path = policy.save(tmp_path / "p")
     loaded = make_policy(str(path))

@@ -9,7 +9,7 @@ import pytest
 
 from nba.catalog import ActionSpace, Catalog
 from nba.exceptions import PolicyError
-from nba.policies.base import Context
+from nba.features.context import Context
 from nba.policies.random import ConstantPolicy, RandomPolicy
 from nba.policies.spec import make_policy
 
@@ -83,9 +83,9 @@ def test_reference_policies_refuse_bad_allowed_masks(policy) -> None:
 
 
 def test_reference_policies_do_not_learn() -> None:
-    from nba.policies.checks import make_synthetic_problem
+    from nba.policies.bandit import make_linear_bandit
 
-    problem = make_synthetic_problem(n_actions=4)
+    problem = make_linear_bandit(n_actions=4)
     for policy in (RandomPolicy(random_state=3), ConstantPolicy(action="a2")):
         policy.fit(problem.logged_batch(100))
         assert not [k for k in vars(policy) if k.endswith("_")]

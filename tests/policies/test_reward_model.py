@@ -9,13 +9,14 @@ import pytest
 
 from nba.catalog import ActionSpace
 from nba.exceptions import PolicyError
-from nba.policies.base import Context, LoggedBatch
-from nba.policies.checks import make_synthetic_problem
+from nba.features.context import Context
+from nba.policies.bandit import make_linear_bandit
+from nba.policies.base import LoggedBatch
 from nba.policies.reward_model import RewardModelPolicy
 
 
 def test_epsilon_mass_is_spread_over_the_allowed_actions() -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     policy = RewardModelPolicy(epsilon=0.2).fit(problem.logged_batch(2000, seed=1))
     ctx, allowed = problem.sample_customers(300, np.random.default_rng(2))
     p = policy.predict_proba(ctx, allowed)
@@ -29,7 +30,7 @@ def test_epsilon_mass_is_spread_over_the_allowed_actions() -> None:
 
 
 def test_greedy_picks_the_best_predicted_allowed_action() -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     policy = RewardModelPolicy().fit(problem.logged_batch(4000, seed=1))
     ctx, allowed = problem.sample_customers(500, np.random.default_rng(2))
     p = policy.predict_proba(ctx, allowed)
@@ -39,7 +40,7 @@ def test_greedy_picks_the_best_predicted_allowed_action() -> None:
 
 
 def test_ridge_model_is_one_ridge_per_action() -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     policy = RewardModelPolicy(alpha=1e-6).fit(problem.logged_batch(20_000, seed=1))
     # Features (1, z): the fitted slopes are the true per-action coefficients.
     np.testing.assert_allclose(policy.coef_[:, 1:], problem.weights[:, 1:], atol=0.03)
@@ -63,7 +64,7 @@ def test_unfitted_is_uniform_and_unseen_actions_predict_the_mean_reward() -> Non
 
 
 def test_buffer_keeps_the_most_recent_examples() -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     policy = RewardModelPolicy(max_examples=250)
     batches = [problem.logged_batch(100, seed=s) for s in range(4)]
     for b in batches:
@@ -105,7 +106,7 @@ def test_gbm_model_learns_a_nonlinear_reward() -> None:
     ],
 )
 def test_bad_hyperparameters_are_refused(params, message: str) -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     with pytest.raises(PolicyError, match=re.escape(message)):
         RewardModelPolicy(**params).fit(problem.logged_batch(10))
     ctx, allowed = problem.sample_customers(2, np.random.default_rng(0))
@@ -114,9 +115,9 @@ def test_bad_hyperparameters_are_refused(params, message: str) -> None:
 
 
 def test_context_mismatch_is_refused() -> None:
-    problem = make_synthetic_problem()
+    problem = make_linear_bandit()
     policy = RewardModelPolicy().fit(problem.logged_batch(50))
-    other = make_synthetic_problem(n_features=4)
+    other = make_linear_bandit(n_features=4)
     ctx, allowed = other.sample_customers(2, np.random.default_rng(0))
     with pytest.raises(PolicyError, match="context `X` has 4 features, expected 6"):
         policy.predict_proba(ctx, allowed)
@@ -124,7 +125,7 @@ def test_context_mismatch_is_refused() -> None:
 
 @pytest.mark.parametrize("sizes", [[3, 4, 5, 9, 1, 20, 2], [25], [1] * 30, [7, 7, 7, 7]])
 def test_ring_buffer_matches_a_plain_list(sizes: list[int]) -> None:
-    problem = make_synthetic_problem(n_actions=3)
+    problem = make_linear_bandit(n_actions=3)
     policy, seen = RewardModelPolicy(max_examples=10), []
     for i, n in enumerate(sizes):
         batch = problem.logged_batch(n, seed=i)

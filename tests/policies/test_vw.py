@@ -12,12 +12,15 @@ import vowpalwabbit
 
 from nba.catalog import ActionSpace
 from nba.exceptions import PolicyError
-from nba.policies.base import Context, LoggedBatch, Policy
-from nba.policies.checks import check_learns, make_synthetic_problem, policy_checks
+from nba.features.context import Context
+from nba.policies.bandit import make_linear_bandit
+from nba.policies.base import LoggedBatch
+from nba.policies.checks import check_learns, policy_checks
+from nba.policies.registry import load_policy
 from nba.policies.spec import make_policy
 from nba.policies.vw import ALGOS, VWPolicy
 
-PROBLEM = make_synthetic_problem()
+PROBLEM = make_linear_bandit()
 
 
 def _quantised(batch: LoggedBatch) -> LoggedBatch:
@@ -541,7 +544,7 @@ def test_save_load_gives_identical_predictions(algo, tmp_path):
     before = policy.predict_proba(context, allowed)
     where = policy.save(tmp_path / "p")
     assert {f.name for f in where.iterdir()} == {"policy.json", "model.vw", "vw_state.json"}
-    loaded = Policy.load(where)
+    loaded = load_policy(where)
     assert isinstance(loaded, VWPolicy) and loaded.get_params() == policy.get_params()
     assert loaded.version == policy.version == "400"
     np.testing.assert_array_equal(loaded.predict_proba(context, allowed), before)
@@ -562,7 +565,7 @@ def test_load_refuses_a_directory_without_the_model(tmp_path):
     where = VWPolicy(random_state=0).save(tmp_path / "p")
     (where / "model.vw").unlink()
     with pytest.raises(PolicyError, match=r"model file `model.vw` is missing"):
-        Policy.load(where)
+        load_policy(where)
 
 
 def test_context_manager_and_reset_finish_the_workspace():

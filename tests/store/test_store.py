@@ -450,7 +450,7 @@ def test_a_guarded_policy_keeps_comparing_with_the_rules_as_it_serves(tmp_path: 
     # the decision log's raw signals let the rules decide again for the comparison
     learner = svc.serving.policy
     assert learner.comparison()["decisions"] == pytest.approx(40, rel=1e-3)
-    assert learner.challenger_.version == "40"
+    assert learner.challenger.version == "40"
     svc.stop()
 
 
