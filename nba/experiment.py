@@ -52,6 +52,7 @@ __all__ = [
     "ExperimentError",
     "PolicyEntry",
     "ExperimentConfig",
+    "Resize",
     "ExperimentResult",
     "load_experiment",
     "run_experiment",
@@ -105,29 +106,85 @@ class LoadedExperiment:
     scenario_path: Path
 
 
-def load_experiment(path: str | Path) -> LoadedExperiment:
-    """Load and check an experiment config (and its scenario).
+@dataclass(frozen=True)
+class Resize:
+    """Overrides of an experiment config's size and policies (``None`` / empty: the config's).
+
+    What ``nba experiment run`` and ``nba demo`` take as ``--customers``, ``--days``,
+    ``--seeds`` and ``--policy``. The resized config is validated like the file.
+
+    Parameters
+    ----------
+    customers, days
+        Replace the config's.
+    seeds
+        A number of seeds: seeds ``0 .. seeds - 1`` replace the config's.
+    policies
+        Policy specs replacing the config's policies (each named by its spec); the
+        config's baseline is kept in front when they leave it out, since every policy
+        is compared with it.
+
+    Examples
+    --------
+    >>> r = Resize(customers=300, seeds=2, policies=("linucb",))
+    >>> str(r)
+    '--customers 300 --seeds 2 --policy linucb'
+    >>> r.apply({"customers": 20000, "seeds": [0, 1, 2], "policies": ["rules", "random"]})
+    {'customers': 300, 'seeds': [0, 1], 'policies': ['rules', 'linucb']}
+    """
+
+    customers: int | None = None
+    days: int | None = None
+    seeds: int | None = None
+    policies: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        sizes = [f"--{k} {v}" for k in ("customers", "days", "seeds") if (v := getattr(self, k))]
+        return " ".join(sizes + [f"--policy {p}" for p in self.policies])
+
+    def apply(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The config document ``doc`` with these overrides (a new dict)."""
+        out = dict(doc)
+        for key in ("customers", "days"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.seeds is not None:
+            out["seeds"] = list(range(self.seeds))
+        if self.policies:
+            baseline = doc.get("baseline", ExperimentConfig.model_fields["baseline"].default)
+            kept = [
+                e
+                for e in doc.get("policies") or []
+                if e == baseline or (isinstance(e, dict) and e.get("name") == baseline)
+            ]
+            out["policies"] = ([] if baseline in self.policies else kept) + list(self.policies)
+        return out
+
+
+def load_experiment(path: str | Path, resize: Resize | None = None) -> LoadedExperiment:
+    """Load and check an experiment config (and its scenario), resized by ``resize``.
 
     Raises
     ------
     ExperimentError
-        Naming the file and field: unknown policies, duplicate names, no baseline.
+        Naming the file (and the overrides) and field: unknown policies, duplicate
+        names, no baseline, sizes out of range.
     """
     p = Path(path)
-    cfg = validate(
-        ExperimentConfig,
-        load_document(p, ExperimentError),
-        str(p),
-        ExperimentError,
-        {"policies": "policy"},
-    )
+    doc = load_document(p, ExperimentError)
+    source = str(p)
+    if resize is not None and str(resize):
+        doc = resize.apply(doc if isinstance(doc, dict) else {})
+        source = f"{p} with {resize}"
+    cfg = validate(ExperimentConfig, doc, source, ExperimentError, {"policies": "policy"})
     names = [e.name for e in cfg.policies]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ExperimentError(f"{p}, `policies`: the name `{dup[0]}` is used twice")
+        raise ExperimentError(f"{source}, `policies`: the name `{dup[0]}` is used twice")
     if cfg.baseline not in names:
         raise ExperimentError(
-            f"{p}, `baseline`: `{cfg.baseline}` is not one of the policies ({', '.join(names)})"
+            f"{source}, `baseline`: `{cfg.baseline}` is not one of the policies "
+            f"({', '.join(names)})"
         )
     for e in cfg.policies:
         if e.spec == "oracle":
@@ -135,7 +192,7 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         try:
             check_spec(e.spec)
         except NBAError as exc:
-            raise ExperimentError(f"{p}, policy `{e.name}`: {exc}") from None
+            raise ExperimentError(f"{source}, policy `{e.name}`: {exc}") from None
     scenario_path = p.parent / cfg.scenario
     return LoadedExperiment(cfg, load_scenario(scenario_path), p, scenario_path)
 
@@ -206,6 +263,7 @@ def run_experiment(
     tracking_uri: str | None = None,
     track: bool = True,
     workers: int | None = None,
+    resize: Resize | None = None,
     on_run: Callable[[RunResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> ExperimentResult:
@@ -221,6 +279,8 @@ def run_experiment(
         Log to MLflow (runs, metrics, artifacts, champion model).
     workers
         Parallel processes (default: the config's ``workers``).
+    resize
+        Overrides of the config's customers, days, seeds and policies.
     on_run
         Called with each finished run (progress bars).
     on_start
@@ -232,7 +292,7 @@ def run_experiment(
         With ``summary`` in DESIGN.md's shape; on Ctrl-C, the finished runs
         (``interrupted`` set).
     """
-    loaded = load_experiment(path)
+    loaded = load_experiment(path, resize)
     cfg = loaded.config
     jobs = [
         (e.name, e.spec, seed) for seed in cfg.seeds for e in cfg.policies
@@ -308,7 +368,13 @@ def summarize(result: ExperimentResult, loaded: LoadedExperiment) -> dict[str, A
     }
     names = [e.name for e in cfg.policies]
     seeds = [s for s in cfg.seeds if all((n, s) in by for n in names)]
-    out: dict[str, Any] = {"config": str(loaded.source), "seeds": seeds, "policies": []}
+    out: dict[str, Any] = {
+        "config": str(loaded.source),
+        "customers": cfg.customers,
+        "days": cfg.days,
+        "seeds": seeds,
+        "policies": [],
+    }
     if not seeds:
         return out
 

@@ -12,12 +12,15 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nba.examples import DEFAULT_EXAMPLE, example_dir
 from nba.exceptions import ConfigError
 
 __all__ = ["Settings", "get_settings", "EXAMPLE_DIR"]
 
-#: The shipped omnichannel example (catalog, guardrails, rules, goal, scenario).
-EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "experiments" / "omnichannel"
+#: The packaged omnichannel example (catalog, guardrails, rules, goal, scenario, profiles):
+#: the default configuration. See :mod:`nba.examples` for the other examples and by-name
+#: lookups; this name stays because tests, docstrings and benchmarks build paths from it.
+EXAMPLE_DIR: Path = example_dir(DEFAULT_EXAMPLE)
 
 
 class Settings(BaseSettings):
@@ -40,8 +43,7 @@ class Settings(BaseSettings):
     goal: Path = EXAMPLE_DIR / "goal.yaml"
     rules: Path = EXAMPLE_DIR / "rules.yaml"
     learn_interval: float = Field(
-        default=30.0,
-        ge=0.0, description="Seconds between background learning steps; 0: none."
+        default=30.0, ge=0.0, description="Seconds between background learning steps; 0: none."
     )
     champion_lookup: bool = Field(
         default=True, description="Serve `models:/nba@champion` when `NBA_MODEL_URI` is unset."

@@ -2,7 +2,8 @@
 the error responses every router documents (:func:`error_responses`, :class:`ErrorOut`).
 
 Examples are realistic documents: the configuration examples are the shipped
-omnichannel example (``experiments/omnichannel``), and the request examples are
+omnichannel example (:mod:`nba.examples`, read when the OpenAPI document is built,
+not at import), and the request examples are
 accepted by the service as it starts (``tests/api/test_openapi.py`` posts them).
 FastAPI leaves null values out of the OpenAPI document, examples included: a
 nullable field of a response therefore has a ``None`` default, so that an example
@@ -11,20 +12,20 @@ showing it as null (left out) still fits the schema. Responses always carry it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import copy
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from nba.config import load_document
 from nba.events import EventType
-from nba.settings import EXAMPLE_DIR
+from nba.examples import DEFAULT_EXAMPLE, example_path
 
 __all__ = [
-    "CATALOG_EXAMPLE",
-    "GUARDRAILS_EXAMPLE",
-    "GOAL_EXAMPLE",
+    "config_example",
     "CONFIG_BODIES",
     "ValidationProblem",
     "ErrorOut",
@@ -70,34 +71,64 @@ _NOW = "2026-03-02T10:00:00Z"  # request examples
 _AT = "2026-03-02T10:00:00+00:00"  # times as the service writes them
 _DECISION_ID = "019cadfd-8900-7000-80a8-52c1bb9651f3"
 
-# -- configuration documents (experiments/omnichannel) -------------------------------------
-#: The shipped example's documents (5 channels, 11 messages, 4 attributes; its guardrails
-#: and goal), read from its files: the examples cannot drift from what ``nba serve`` runs.
-CATALOG_EXAMPLE: dict[str, Any] = load_document(EXAMPLE_DIR / "catalog.yaml")
-GUARDRAILS_EXAMPLE: dict[str, Any] = load_document(EXAMPLE_DIR / "guardrails.yaml")
-GOAL_EXAMPLE: dict[str, Any] = load_document(EXAMPLE_DIR / "goal.yaml")
+
+# -- configuration documents (the packaged omnichannel example) -----------------------------
+@cache
+def _example_document(kind: str) -> dict[str, Any]:
+    return load_document(example_path(DEFAULT_EXAMPLE, f"{kind}.yaml"))
+
+
+def config_example(kind: str) -> dict[str, Any]:
+    """The packaged example's ``kind`` document (``catalog``, ``guardrails`` or ``goal``).
+
+    Read on first use (never at import) and cached; each call returns a fresh copy. The
+    OpenAPI examples are these documents, so they cannot drift from what ``nba serve``
+    runs (5 channels, 11 messages, 4 attributes; its guardrails and goal).
+
+    Examples
+    --------
+    >>> config_example("goal")["attribution_window_days"]
+    7
+    """
+    return copy.deepcopy(_example_document(kind))
+
+
+def _examples(*build: Callable[[], dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
+    # A model's ``json_schema_extra`` as a callable: its examples are built when the
+    # OpenAPI document is, not when this module is imported.
+    def extra(schema: dict[str, Any]) -> None:
+        schema["examples"] = [b() for b in build]
+
+    return extra
+
+
+class _ConfigBodies(Mapping[str, tuple[str, dict[str, Any]]]):
+    """``PUT /v1/{kind}``'s body by kind: its description and example (read when asked)."""
+
+    _DESCRIPTIONS = {
+        "catalog": "The catalog document (the JSON form of `catalog.yaml`): `channels` (id, "
+        "cost per send, content_types, requires_consent), `messages` (id, journey stages, "
+        "topics, content_type, value) and the customer `attributes` policies and rules may use.",
+        "guardrails": "The guardrails document (the JSON form of `guardrails.yaml`): "
+        "`holdout`, `suitability`, `eligibility`, `progression`, `frequency_caps`, `min_gap`, "
+        "`quiet_hours` and `budgets` rules, each named; it replaces the whole rule set.",
+        "goal": "The goal document (the JSON form of `goal.yaml`): event `weights` (a number, "
+        "or `per_value` and `constant`), `channel_costs`, `attribution_window_days` and "
+        "`attribution` (`tagged` or `last_touch`).",
+    }
+
+    def __getitem__(self, kind: str) -> tuple[str, dict[str, Any]]:
+        return self._DESCRIPTIONS[kind], config_example(kind)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._DESCRIPTIONS)
+
+    def __len__(self) -> int:
+        return len(self._DESCRIPTIONS)
+
 
 #: The body of ``PUT /v1/{kind}``: its description and an example, by kind.
-CONFIG_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
-    "catalog": (
-        "The catalog document (the JSON form of `catalog.yaml`): `channels` (id, cost per "
-        "send, content_types, requires_consent), `messages` (id, journey stages, topics, "
-        "content_type, value) and the customer `attributes` policies and rules may use.",
-        CATALOG_EXAMPLE,
-    ),
-    "guardrails": (
-        "The guardrails document (the JSON form of `guardrails.yaml`): `holdout`, "
-        "`suitability`, `eligibility`, `progression`, `frequency_caps`, `min_gap`, "
-        "`quiet_hours` and `budgets` rules, each named; it replaces the whole rule set.",
-        GUARDRAILS_EXAMPLE,
-    ),
-    "goal": (
-        "The goal document (the JSON form of `goal.yaml`): event `weights` (a number, or "
-        "`per_value` and `constant`), `channel_costs`, `attribution_window_days` and "
-        "`attribution` (`tagged` or `last_touch`).",
-        GOAL_EXAMPLE,
-    ),
-}
+CONFIG_BODIES: Mapping[str, tuple[str, dict[str, Any]]] = _ConfigBodies()
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -603,7 +634,9 @@ class ConfigOut(BaseModel):
     """A configuration document and its version."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"kind": "goal", "version": 3, "document": GOAL_EXAMPLE}]}
+        json_schema_extra=_examples(
+            lambda: {"kind": "goal", "version": 3, "document": config_example("goal")}
+        )
     )
     kind: str = Field(description="`catalog`, `guardrails` or `goal`.")
     version: int = Field(description="Increases by one with every change.")
@@ -629,32 +662,30 @@ class AuditOut(BaseModel):
     """Configuration changes, newest first."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "entries": [
-                        {
-                            "id": 7,
-                            "at": _AT,
-                            "who": "k_3f2a9c1d0b7e",
-                            "action": "update",
-                            "target": "goal",
-                            "before": GOAL_EXAMPLE,
-                            "after": GOAL_EXAMPLE | {"attribution_window_days": 14},
-                        },
-                        {
-                            "id": 6,
-                            "at": "2026-03-01T09:12:44+00:00",
-                            "who": "env-admin",
-                            "action": "create",
-                            "target": "key",
-                            "before": None,
-                            "after": {"key_id": "k_3f2a9c1d0b7e", "role": "marketer"},
-                        },
-                    ]
-                }
-            ]
-        }
+        json_schema_extra=_examples(
+            lambda: {
+                "entries": [
+                    {
+                        "id": 7,
+                        "at": _AT,
+                        "who": "k_3f2a9c1d0b7e",
+                        "action": "update",
+                        "target": "goal",
+                        "before": config_example("goal"),
+                        "after": config_example("goal") | {"attribution_window_days": 14},
+                    },
+                    {
+                        "id": 6,
+                        "at": "2026-03-01T09:12:44+00:00",
+                        "who": "env-admin",
+                        "action": "create",
+                        "target": "key",
+                        "before": None,
+                        "after": {"key_id": "k_3f2a9c1d0b7e", "role": "marketer"},
+                    },
+                ]
+            }
+        )
     )
     entries: list[AuditEntry]
 
@@ -664,19 +695,17 @@ class DryRunRequest(_Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "guardrails": GUARDRAILS_EXAMPLE
-                    | {
-                        "frequency_caps": [
-                            {"name": "email_weekly", "channel": "email", "max": 1, "window_days": 7}
-                        ]
-                    },
-                    "sample": 200,
-                }
-            ]
-        },
+        json_schema_extra=_examples(
+            lambda: {
+                "guardrails": config_example("guardrails")
+                | {
+                    "frequency_caps": [
+                        {"name": "email_weekly", "channel": "email", "max": 1, "window_days": 7}
+                    ]
+                },
+                "sample": 200,
+            }
+        ),
     )
     guardrails: dict[str, Any] = Field(
         description="A complete guardrails document, as `PUT /v1/guardrails` takes."

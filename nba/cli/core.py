@@ -23,7 +23,12 @@ from nba.cli import (
 
 @app.command()
 def decide(
-    profile: Path = typer.Option(..., "--profile", help="Customer profile JSON."),
+    profile: Path = typer.Option(
+        ...,
+        "--profile",
+        help="Customer profile JSON, or a packaged profile's name "
+        "(browsing_prospect, lapsed_customer).",
+    ),
     now: str | None = typer.Option(None, "--now", help="Decision time, ISO-8601 (default: now)."),
     catalog: Path | None = CatalogOpt,
     guardrails: Path | None = GuardrailsOpt,
@@ -35,6 +40,7 @@ def decide(
     """Decide for one customer profile and show what the guardrails removed and why."""
     with user_errors():
         from nba.catalog import load_catalog
+        from nba.examples import resolve_profile
         from nba.guardrails import Guardrails, load_guardrails
         from nba.pipeline import Decider
         from nba.policies.spec import make_policy
@@ -44,8 +50,9 @@ def decide(
         s = get_settings()
         cat = load_catalog(catalog or s.catalog)
         spec = load_guardrails(guardrails or s.guardrails, cat)
-        prof = load_profile(profile)
-        states = states_from_profiles(cat, [prof], source=str(profile))
+        path = resolve_profile(profile)
+        prof = load_profile(path)
+        states = states_from_profiles(cat, [prof], source=str(path))
         pol = make_policy(policy, rules=str(rules or s.rules), random_state=seed)
         decider = Decider(cat, Guardrails(spec, cat), pol, random_state=seed)
         batch = decider.decide(states, parse_now(now))

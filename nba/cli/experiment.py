@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -18,10 +18,20 @@ from nba.cli import (
     write_atomically,
 )
 
+if TYPE_CHECKING:  # the commands import the simulator when they run, not at start
+    from nba.experiment import Resize
+
 experiment_app = typer.Typer(help="Compare policies on a simulated scenario.", no_args_is_help=True)
 app.add_typer(experiment_app, name="experiment")
 
 DEMO_CONFIG = "demo.yaml"
+
+# Resizing a run (the config's values otherwise): a quick look, or a bigger population.
+CustomersOpt = typer.Option(None, "--customers", min=1, help="Customers (default: the config's).")
+DaysOpt = typer.Option(None, "--days", min=1, help="Simulated days (default: the config's).")
+SeedsOpt = typer.Option(
+    None, "--seeds", min=1, help="Number of seeds: seeds 0..N-1 (default: the config's)."
+)
 
 
 def _pct(x: float | None) -> str:
@@ -53,12 +63,14 @@ def _table(summary: dict[str, Any]) -> Table:
     return t
 
 
-def _run(config: Path, as_json: bool, workers: int | None, track: bool) -> dict[str, Any]:
+def _run(
+    config: Path, as_json: bool, workers: int | None, track: bool, resize: Resize
+) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nba.experiment import load_experiment, run_experiment
 
-    load_experiment(config)  # a bad config is reported before any progress bar is drawn
+    load_experiment(config, resize)  # a bad config is reported before any progress bar is drawn
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -73,6 +85,7 @@ def _run(config: Path, as_json: bool, workers: int | None, track: bool) -> dict[
             config,
             workers=workers,
             track=track,
+            resize=resize,
             on_start=lambda k: progress.update(task, total=k),
             on_run=lambda r: progress.update(
                 task, advance=1, description=f"{r.policy_name} seed {r.seed}"
@@ -117,33 +130,55 @@ def _report(summary: dict[str, Any], as_json: bool) -> None:
 
 @experiment_app.command("run")
 def experiment_run(
-    config: Path = typer.Argument(..., help="Experiment config (YAML)."),
+    config: Path = typer.Argument(
+        ...,
+        help="Experiment config (YAML), or a packaged example's name "
+        "(omnichannel, drift, rules-hard-to-beat).",
+    ),
     as_json: bool = JsonOpt,
     workers: int = typer.Option(None, "--workers", help="Parallel runs (default: the config's)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+    customers: int | None = CustomersOpt,
+    days: int | None = DaysOpt,
+    seeds: int | None = SeedsOpt,
+    policies: list[str] = typer.Option(
+        [],
+        "--policy",
+        help="Policy spec to compare, repeatable; replaces the config's policies "
+        "(its baseline is kept).",
+    ),
 ) -> None:
     """Run the config's policies over its seeds and compare them with the rules."""
+    from nba.examples import resolve_experiment
+    from nba.experiment import Resize
+
     with user_errors():
-        _report(_run(config, as_json, workers, not no_track), as_json)
+        resize = Resize(customers, days, seeds, tuple(policies))
+        summary = _run(resolve_experiment(config), as_json, workers, not no_track, resize)
+        _report(summary, as_json)
 
 
 @app.command()
 def demo(
     as_json: bool = JsonOpt,
-    workers: int = typer.Option(2, "--workers", help="Parallel runs."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Parallel runs."),
+    customers: int | None = CustomersOpt,
+    days: int | None = DaysOpt,
+    seeds: int | None = SeedsOpt,
 ) -> None:
     """Run a small experiment on the omnichannel example and show the comparison."""
     from nba.cli.tour import service_tour
-    from nba.settings import EXAMPLE_DIR
+    from nba.examples import DEFAULT_EXAMPLE, example_path
+    from nba.experiment import Resize
 
     with user_errors():
-        cfg = EXAMPLE_DIR / DEMO_CONFIG
+        cfg = example_path(DEFAULT_EXAMPLE, DEMO_CONFIG)
         if not as_json:
             console.print(
                 f"[bold]nba demo[/bold]: a small experiment ({cfg}) — the rule baseline, "
                 "random, learned bandits and the oracle on simulated customers\n"
             )
-        summary = _run(cfg, as_json, workers, True)
+        summary = _run(cfg, as_json, workers, True, Resize(customers, days, seeds))
         if as_json:
             _report(summary | {"service_tour": service_tour()}, as_json)
             return

@@ -25,10 +25,7 @@ from typing import Any
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["single_threaded", "run_blocks", "N_THREADS"]
-
-#: Python threads used for the blocks of a large batch.
-N_THREADS = min(2, len(os.sched_getaffinity(0)))
+__all__ = ["single_threaded", "run_blocks", "n_threads"]
 
 _lock = threading.Lock()
 _users: dict[str, int] = {}
@@ -38,6 +35,24 @@ _limiters: dict[str, Any] = {}
 @lru_cache(maxsize=1)
 def _controller() -> ThreadpoolController:
     return ThreadpoolController()
+
+
+@lru_cache(maxsize=1)
+def n_threads() -> int:
+    """Python threads used for the blocks of a large batch: at most 2, fewer on one core.
+
+    The cores this process may run on where the platform says (Linux:
+    ``os.sched_getaffinity``), else the machine's (``os.cpu_count``; macOS, Windows).
+    Computed on first use, not at import.
+
+    Examples
+    --------
+    >>> 1 <= n_threads() <= 2
+    True
+    """
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return min(2, cores)
 
 
 @contextmanager
@@ -68,7 +83,7 @@ def run_blocks(fn: Callable[[int, int], None], n: int, size: int) -> None:
     """Call ``fn(start, stop)`` on the consecutive blocks of ``range(n)``.
 
     One block runs directly; several run with single-threaded BLAS, on
-    :data:`N_THREADS` threads when there are at least four. ``fn`` must
+    :func:`n_threads` threads when there are at least four. ``fn`` must
     only write the rows of its own block, so the result does not depend on
     the scheduling.
 
@@ -88,10 +103,11 @@ def run_blocks(fn: Callable[[int, int], None], n: int, size: int) -> None:
             fn(s, e)
         return
     with single_threaded("blas"):
-        if N_THREADS < 2 or len(spans) < 4:
+        threads = n_threads()
+        if threads < 2 or len(spans) < 4:
             for s, e in spans:
                 fn(s, e)
             return
-        with ThreadPoolExecutor(N_THREADS) as pool:
+        with ThreadPoolExecutor(threads) as pool:
             for future in [pool.submit(fn, s, e) for s, e in spans]:
                 future.result()

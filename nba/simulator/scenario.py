@@ -3,7 +3,7 @@
 A scenario (YAML) names the catalog, guardrails, goal and rules it runs on
 (paths relative to the scenario file) and describes segments of customers
 with hidden traits. Every field is documented on :class:`ScenarioSpec` and
-:class:`SegmentSpec`; ``experiments/omnichannel/scenario.yaml`` is the
+:class:`SegmentSpec`; ``nba/examples/omnichannel/scenario.yaml`` is the
 annotated example.
 """
 
