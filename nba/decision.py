@@ -22,7 +22,7 @@ class Suppression:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """One decision, in the shape DESIGN.md fixes (see :meth:`to_dict`).
+    """One decision, in the shape docs/contracts.md fixes (see :meth:`to_dict`).
 
     ``distribution`` maps every allowed action id to its probability;
     ``propensity`` is the probability of the chosen action among the allowed
@@ -43,7 +43,7 @@ class Decision:
     holdout: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of DESIGN.md (plus ``distribution`` and ``holdout``).
+        """The JSON shape of docs/contracts.md (plus ``distribution`` and ``holdout``).
 
         Examples
         --------

@@ -16,7 +16,7 @@ An experiment config (YAML; paths relative to it)::
 
 Every policy runs once per seed on the same simulated population (the seed
 fixes population, visits and opportunities), so comparisons are paired by
-seed. The result has DESIGN.md's ``nba experiment run --json`` shape: the
+seed. The result has docs/contracts.md's ``nba experiment run --json`` shape: the
 fixed fields are over the whole run (realised reward of the decisions:
 events they caused within the attribution window, minus send costs, per
 customer); extra fields add the true expected reward and regret against the
@@ -200,7 +200,7 @@ def load_experiment(path: str | Path, resize: Resize | None = None) -> LoadedExp
 # -- running --------------------------------------------------------------------------------
 @dataclass
 class ExperimentResult:
-    """Runs of an experiment and their summary (DESIGN.md's JSON shape in ``summary``)."""
+    """Runs of an experiment and their summary (docs/contracts.md's JSON shape in ``summary``)."""
 
     config_path: str
     config: ExperimentConfig
@@ -289,7 +289,7 @@ def run_experiment(
     Returns
     -------
     ExperimentResult
-        With ``summary`` in DESIGN.md's shape; on Ctrl-C, the finished runs
+        With ``summary`` in docs/contracts.md's shape; on Ctrl-C, the finished runs
         (``interrupted`` set).
     """
     loaded = load_experiment(path, resize)
@@ -358,7 +358,7 @@ def run_experiment(
 
 
 def summarize(result: ExperimentResult, loaded: LoadedExperiment) -> dict[str, Any]:
-    """The comparison in DESIGN.md's shape (``mlflow`` left to the caller).
+    """The comparison in docs/contracts.md's shape (``mlflow`` left to the caller).
 
     Only seeds on which every policy finished are compared (pairing).
     """

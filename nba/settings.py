@@ -24,7 +24,7 @@ EXAMPLE_DIR: Path = example_dir(DEFAULT_EXAMPLE)
 
 
 class Settings(BaseSettings):
-    """nba's settings; see DESIGN.md for the contract of each name.
+    """nba's settings; docs/contracts.md lists each with its default.
 
     Examples
     --------

@@ -24,7 +24,7 @@ EXPERIMENT = "nba-offline"
 
 LogsOpt = typer.Option(..., "--logs", help="Logged decisions: .parquet, .csv or .jsonl.")
 MappingOpt = typer.Option(
-    None, "--mapping", help="Mapping YAML for another tool's logs (see DESIGN.md)."
+    None, "--mapping", help="Mapping YAML for another tool's logs (see docs/contracts.md)."
 )
 RulesOpt = typer.Option(None, "--rules", help="Journey rules YAML for the `rules` policy.")
 SeedOpt = typer.Option(0, "--seed", help="Seed for policies, folds and bootstrap.")

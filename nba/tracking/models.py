@@ -48,7 +48,7 @@ __all__ = [
     "champion_registered",
 ]
 
-#: Registered model name and the serving alias (DESIGN.md: ``models:/nba@champion``).
+#: Registered model name and the serving alias (``models:/nba@champion``, docs/contracts.md).
 REGISTERED_MODEL = "nba"
 CHAMPION = "champion"
 #: The model's input columns: signals and attributes by name, ``days_since.<message_id>``.
