@@ -44,18 +44,39 @@ def population(catalog, n: int, seed: int = 0) -> CustomerStates:
     n_ch = len(catalog.channels)
     attrs = {
         name: rng.choice(np.array(spec.values, dtype=object), n)
-        for name, spec in catalog.attributes.items() if spec.type == "categorical"
+        for name, spec in catalog.attributes.items()
+        if spec.type == "categorical"
     }
-    states = CustomerStates(catalog, [f"c{i}" for i in range(n)],
-                            consent=rng.random((n, n_ch)) < 0.7, attributes=attrs,
-                            timezones=["Europe/Paris"] * n)
+    states = CustomerStates(
+        catalog,
+        [f"c{i}" for i in range(n)],
+        consent=rng.random((n, n_ch)) < 0.7,
+        attributes=attrs,
+        timezones=["Europe/Paris"] * n,
+    )
     k = 8 * n
-    codes = rng.choice([EVENT_CODES[t] for t in (EventType.SENT, EventType.OPENED,
-                                                 EventType.CLICKED, EventType.PAGE_VIEW,
-                                                 EventType.PURCHASE)], k)
+    codes = rng.choice(
+        [
+            EVENT_CODES[t]
+            for t in (
+                EventType.SENT,
+                EventType.OPENED,
+                EventType.CLICKED,
+                EventType.PAGE_VIEW,
+                EventType.PURCHASE,
+            )
+        ],
+        k,
+    )
     ts = (NOW - timedelta(days=60)).timestamp() + rng.random(k) * 60 * 86400 - 3600
-    states.apply_arrays(rng.integers(0, n, k), ts, codes, rng.integers(0, n_ch, k),
-                        rng.integers(0, len(catalog.messages), k), rng.random(k) * 50)
+    states.apply_arrays(
+        rng.integers(0, n, k),
+        ts,
+        codes,
+        rng.integers(0, n_ch, k),
+        rng.integers(0, len(catalog.messages), k),
+        rng.random(k) * 50,
+    )
     return states
 
 
@@ -85,21 +106,32 @@ def main() -> None:
     t0 = time.perf_counter()
     sig_big = big.signals(NOW)
     t_sig = time.perf_counter() - t0
-    print(f"catalog: {len(catalog.actions)} actions, {len(guard.spec.rules)} rules, "
-          f"{len(enc.feature_names)} context features")
-    print(f"signals for {args.batch:,} customers: {t_sig * 1e3:.0f} ms "
-          f"({args.batch / t_sig:,.0f} customers/s)\n")
+    print(
+        f"catalog: {len(catalog.actions)} actions, {len(guard.spec.rules)} rules, "
+        f"{len(enc.feature_names)} context features"
+    )
+    print(
+        f"signals for {args.batch:,} customers: {t_sig * 1e3:.0f} ms "
+        f"({args.batch / t_sig:,.0f} customers/s)\n"
+    )
     train_sig = sig_big.take(np.arange(20_000))
     ctx_train = enc.encode(train_sig)
     allowed_train = guard.evaluate(train_sig).allowed
     rng = np.random.default_rng(0)
     probs = allowed_train / allowed_train.sum(1, keepdims=True)
     act = sample_actions(probs, rng)
-    batch = LoggedBatch(ctx_train, allowed_train, act, probs[np.arange(len(act)), act],
-                        rng.random(len(act)) * (act % 3 == 0))
+    batch = LoggedBatch(
+        ctx_train,
+        allowed_train,
+        act,
+        probs[np.arange(len(act)), act],
+        rng.random(len(act)) * (act % 3 == 0),
+    )
 
-    header = (f"{'policy':<14}{'pipe p50 µs':>12}{'pipe p99 µs':>12}{'pipe dec/s':>12}"
-              f"{'pol p50 µs':>12}{'pol p99 µs':>12}{'batch pipe/s':>14}{'batch pol/s':>13}")
+    header = (
+        f"{'policy':<14}{'pipe p50 µs':>12}{'pipe p99 µs':>12}{'pipe dec/s':>12}"
+        f"{'pol p50 µs':>12}{'pol p99 µs':>12}{'batch pipe/s':>14}{'batch pol/s':>13}"
+    )
     print(header)
     print("-" * len(header))
     singles = [sig_big.take(np.array([i])) for i in range(args.single)]
@@ -124,10 +156,12 @@ def main() -> None:
         t_pipe = median_time(partial(decider.decide_signals, sig_big), args.repeat)
         ctx_big, allowed_big = enc.encode(sig_big), guard.evaluate(sig_big).allowed
         t_pol = median_time(partial(policy.predict_proba, ctx_big, allowed_big), args.repeat)
-        print(f"{spec:<14}{np.percentile(lat, 50) * 1e6:>12.0f}"
-              f"{np.percentile(lat, 99) * 1e6:>12.0f}{1 / lat.mean():>12,.0f}"
-              f"{np.percentile(plat, 50) * 1e6:>12.0f}{np.percentile(plat, 99) * 1e6:>12.0f}"
-              f"{args.batch / t_pipe:>14,.0f}{args.batch / t_pol:>13,.0f}")
+        print(
+            f"{spec:<14}{np.percentile(lat, 50) * 1e6:>12.0f}"
+            f"{np.percentile(lat, 99) * 1e6:>12.0f}{1 / lat.mean():>12,.0f}"
+            f"{np.percentile(plat, 50) * 1e6:>12.0f}{np.percentile(plat, 99) * 1e6:>12.0f}"
+            f"{args.batch / t_pipe:>14,.0f}{args.batch / t_pol:>13,.0f}"
+        )
 
 
 if __name__ == "__main__":

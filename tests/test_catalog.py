@@ -45,8 +45,10 @@ def test_round_trip_to_dict() -> None:
 
 
 def _with(**changes: object) -> dict:
-    doc = {"channels": [dict(c) for c in GOOD["channels"]],
-           "messages": [dict(m) for m in GOOD["messages"]]}
+    doc = {
+        "channels": [dict(c) for c in GOOD["channels"]],
+        "messages": [dict(m) for m in GOOD["messages"]],
+    }
     for key, value in changes.items():
         section, _, rest = key.partition("__")
         index, _, field = rest.partition("__")
@@ -55,21 +57,30 @@ def _with(**changes: object) -> dict:
 
 
 BAD = [
-    (_with(channels__1__cost=-1),
-     "cat.yaml, channel `sms`, `cost`: Input should be greater than or equal to 0, got -1"),
-    (_with(messages__0__stages=["launch"]),
-     "cat.yaml, message `welcome`, `stages`: unknown stage 'launch'; expected one of "
-     "awareness, consideration"),
-    (_with(messages__1__content_type="video"),
-     "cat.yaml, message `offer`, `content_type`: Input should be 'plain', 'rich_media' or "
-     "'interactive', got 'video'"),
-    (_with(messages__1__channels=["fax"]),
-     "cat.yaml: message `offer`: `channels` names unknown channel `fax`"),
-    (_with(messages__1__id="welcome"),
-     "message id `welcome` is used twice"),
+    (
+        _with(channels__1__cost=-1),
+        "cat.yaml, channel `sms`, `cost`: Input should be greater than or equal to 0, got -1",
+    ),
+    (
+        _with(messages__0__stages=["launch"]),
+        "cat.yaml, message `welcome`, `stages`: unknown stage 'launch'; expected one of "
+        "awareness, consideration",
+    ),
+    (
+        _with(messages__1__content_type="video"),
+        "cat.yaml, message `offer`, `content_type`: Input should be 'plain', 'rich_media' or "
+        "'interactive', got 'video'",
+    ),
+    (
+        _with(messages__1__channels=["fax"]),
+        "cat.yaml: message `offer`: `channels` names unknown channel `fax`",
+    ),
+    (_with(messages__1__id="welcome"), "message id `welcome` is used twice"),
     (_with(channels__0__colour="red"), "cat.yaml, channel `email`, `colour`: is not a known field"),
-    ({"channels": [], "messages": GOOD["messages"]},
-     "cat.yaml, `channels`: List should have at least 1 item, not 0"),
+    (
+        {"channels": [], "messages": GOOD["messages"]},
+        "cat.yaml, `channels`: List should have at least 1 item, not 0",
+    ),
     ({"messages": GOOD["messages"]}, "cat.yaml, `channels`: Field required"),
 ]
 

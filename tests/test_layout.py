@@ -24,8 +24,7 @@ def _module_name(path: Path) -> str:
 
 def _modules() -> dict[str, tuple[Path, ast.Module]]:
     return {
-        _module_name(p): (p, ast.parse(p.read_text(), str(p)))
-        for p in sorted(PKG.rglob("*.py"))
+        _module_name(p): (p, ast.parse(p.read_text(), str(p))) for p in sorted(PKG.rglob("*.py"))
     }
 
 

@@ -20,7 +20,6 @@ from nba.simulator.scenario import DelaySpec, DriftSpec, SegmentSpec
 __all__ = ["Fatigue", "Delays", "Drift"]
 
 
-
 class Fatigue:
     """Recent contacts per customer, decaying exponentially with rest.
 

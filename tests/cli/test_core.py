@@ -15,12 +15,21 @@ PROFILE = EXAMPLE_DIR / "profiles" / "lapsed_customer.json"
 
 
 def test_decide_json_has_the_contract_shape() -> None:
-    res = CliRunner().invoke(app, ["decide", "--profile", str(PROFILE), "--now",
-                                   "2026-03-03T19:00:00Z", "--json"])
+    res = CliRunner().invoke(
+        app, ["decide", "--profile", str(PROFILE), "--now", "2026-03-03T19:00:00Z", "--json"]
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert set(doc) >= {"decision_id", "customer_id", "action", "propensity", "policy",
-                        "explored", "suppressed", "created_at"}
+    assert set(doc) >= {
+        "decision_id",
+        "customer_id",
+        "action",
+        "propensity",
+        "policy",
+        "explored",
+        "suppressed",
+        "created_at",
+    }
     assert doc["customer_id"] == "c-2002"
     assert doc["action"] == {"message_id": "winback_offer", "channel": "email"}
     assert doc["policy"]["name"] == "rules" and doc["propensity"] == 1.0
@@ -30,8 +39,9 @@ def test_decide_json_has_the_contract_shape() -> None:
 
 
 def test_decide_prints_removed_actions_for_a_marketer() -> None:
-    res = CliRunner().invoke(app, ["decide", "--profile", str(PROFILE), "--now",
-                                   "2026-03-03T19:00:00Z"])
+    res = CliRunner().invoke(
+        app, ["decide", "--profile", str(PROFILE), "--now", "2026-03-03T19:00:00Z"]
+    )
     assert res.exit_code == 0, res.output
     assert "winback_offer" in res.stdout and "in_app_needs_app" in res.stdout
 
@@ -41,15 +51,25 @@ def test_decide_prints_removed_actions_for_a_marketer() -> None:
     [
         ("{", "not valid JSON"),
         ('{"events": []}', "`customer_id`: Field required"),
-        ('{"customer_id": "c", "events": [{"type": "teleported", "timestamp": '
-         '"2026-01-01T00:00:00Z"}]}', "event #1, `type`: Input should be 'sent', 'delivered'"),
-        ('{"customer_id": "c", "events": [{"type": "opened", "timestamp": "yesterday"}]}',
-         "event #1, `timestamp`: expected an ISO-8601 timestamp, got 'yesterday'"),
-        ('{"customer_id": "c", "consent": {"fax": true}}',
-         "customer `c`: `consent` names unknown channel `fax`"),
+        (
+            '{"customer_id": "c", "events": [{"type": "teleported", "timestamp": '
+            '"2026-01-01T00:00:00Z"}]}',
+            "event #1, `type`: Input should be 'sent', 'delivered'",
+        ),
+        (
+            '{"customer_id": "c", "events": [{"type": "opened", "timestamp": "yesterday"}]}',
+            "event #1, `timestamp`: expected an ISO-8601 timestamp, got 'yesterday'",
+        ),
+        (
+            '{"customer_id": "c", "consent": {"fax": true}}',
+            "customer `c`: `consent` names unknown channel `fax`",
+        ),
         ('{"customer_id": "c", "timezone": "Mars/Olympus"}', "unknown time zone 'Mars/Olympus'"),
-        ('{"customer_id": "c", "events": [{"type": "sent", "timestamp": '
-         '"2026-01-01T00:00:00Z", "channel": "fax"}]}', "unknown channel 'fax'"),
+        (
+            '{"customer_id": "c", "events": [{"type": "sent", "timestamp": '
+            '"2026-01-01T00:00:00Z", "channel": "fax"}]}',
+            "unknown channel 'fax'",
+        ),
     ],
 )
 def test_bad_profiles_are_named(tmp_path: Path, content: str, message: str) -> None:
