@@ -103,7 +103,8 @@ BAD = [
                 {"name": "e", "when": [{"field": "has_app", "op": "==", "value": "maybe"}]}
             ]
         },
-        "g.yaml, rule `e`: `when.value` must be one of yes, no for attribute `has_app`, got 'maybe'",
+        "g.yaml, rule `e`: `when.value` must be one of yes, no for attribute `has_app`, "
+        "got 'maybe'",
     ),
     (
         {"min_gap": [{"name": "g", "hours": 1e6}]},
