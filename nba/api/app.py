@@ -41,7 +41,7 @@ def _metrics(app: FastAPI, service: DecisionService, groups: DecisionGroups) -> 
     decisions = Counter("nba_decisions", "Decisions made", ["outcome"], registry=registry)
     events = Counter("nba_events", "Events received", ["outcome"], registry=registry)
     degraded = Gauge("nba_degraded", "1 when serving the fallback policy", registry=registry)
-    degraded.set_function(lambda: float(service.policy_info()["degraded"]))
+    degraded.set_function(lambda: float(service.policy_info().degraded))
     learned = Gauge(
         "nba_policy_examples", "Examples the serving policy learned from", registry=registry
     )

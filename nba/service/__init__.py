@@ -21,7 +21,9 @@ from .config import check_settings
 from .decide import Decided
 from .facade import DecisionService
 from .inputs import MAX_BATCH, MAX_EVENTS
+from .learning import LearnStep
 from .runtime import CONFIG_KINDS, Runtime
+from .serving import HealthReport, PolicyRef, PolicyStatus
 
 __all__ = [
     "CONFIG_KINDS",
@@ -29,6 +31,10 @@ __all__ = [
     "MAX_EVENTS",
     "Decided",
     "DecisionService",
+    "HealthReport",
+    "LearnStep",
+    "PolicyRef",
+    "PolicyStatus",
     "Principal",
     "Runtime",
     "check_settings",

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,9 @@ from nba.store.db import LEARNER_LOCK, Store
 from .events import event_dict, is_late
 from .inputs import checked_time
 from .runtime import Runtimes, same_layout
-from .serving import ServingPolicy
+from .serving import PolicyRef, ServingPolicy
 
-__all__ = ["Learner", "as_stored"]
+__all__ = ["LearnStep", "Learner", "as_stored"]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,28 @@ def _copy_policy(policy: Policy) -> Policy:
             return load_policy(Path(tmp) / "p")
 
 
+@dataclass(frozen=True)
+class LearnStep:
+    """What one learning step did.
+
+    Attributes
+    ----------
+    rejoined
+        Events joined to a decision logged since they came.
+    closed
+        Decisions whose attribution window closed.
+    learned
+        Closed decisions the policy learned from.
+    policy
+        The serving policy after the step.
+    """
+
+    rejoined: int
+    closed: int
+    learned: int
+    policy: PolicyRef
+
+
 class Learner:
     """Join, close, learn, snapshot; and logged decisions read back with their reward."""
 
@@ -105,7 +128,7 @@ class Learner:
         self.serving = serving
         self._lock = threading.Lock()
 
-    def learn(self, now: datetime | None = None) -> dict[str, Any]:
+    def learn(self, now: datetime | None = None) -> LearnStep:
         """One step of the learning loop: join, close, learn, snapshot.
 
         1. events that named a decision not yet logged are joined again;
@@ -122,7 +145,7 @@ class Learner:
 
         Returns
         -------
-        ``{"rejoined", "closed", "learned", "policy": {"name", "version"}}``.
+        LearnStep
         """
         t = checked_time(now)
         rejoined = closed = learned = 0
@@ -131,15 +154,8 @@ class Learner:
             if held:  # else another process is learning; its snapshot is picked up next time
                 rejoined, closed = self._join_and_close(t)
                 learned = self._learn_closed(t)
-        s = self.serving.current
-        out = {
-            "rejoined": rejoined,
-            "closed": closed,
-            "learned": learned,
-            "policy": {"name": s.policy.name, "version": s.policy.version},
-        }
-        s.last_learn = out | {"at": iso(time.time())}
-        return out
+        policy = self.serving.current.policy
+        return LearnStep(rejoined, closed, learned, PolicyRef(policy.name, policy.version))
 
     def _join_and_close(self, t: float) -> tuple[int, int]:
         with self.store.write() as conn:

@@ -59,12 +59,12 @@ def test_service_on_postgres_caps_learns_and_restarts(postgres_url: str) -> None
     )
     assert counts == {"accepted": 1, "duplicates": 0, "late": 0, "unknown_decision": 0}
     out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
-    assert out["closed"] == 70 and out["learned"] == 70
+    assert out.closed == 70 and out.learned == 70
     detail = svc.get_decision(batch.decision_ids[first])
     assert detail["window_closed"] and detail["reward"] > 1.0
     svc.stop()
     again = DecisionService(settings, champion_lookup=False)
-    assert again.policy_info()["version"] == "70"
+    assert again.policy_info().version == "70"
     again.stop()
 
 
