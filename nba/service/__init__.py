@@ -21,18 +21,20 @@ from .config import check_settings
 from .decide import Decided
 from .facade import DecisionService
 from .inputs import MAX_BATCH, MAX_EVENTS
-from .learning import LearnStep
+from .learning import ChosenAction, LearnStep, LoggedDecision
 from .runtime import CONFIG_KINDS, Runtime
 from .serving import HealthReport, PolicyRef, PolicyStatus
 
 __all__ = [
     "CONFIG_KINDS",
+    "ChosenAction",
     "MAX_BATCH",
     "MAX_EVENTS",
     "Decided",
     "DecisionService",
     "HealthReport",
     "LearnStep",
+    "LoggedDecision",
     "PolicyRef",
     "PolicyStatus",
     "Principal",

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from nba.clock import iso
+from nba.decision import Suppression
 from nba.events import EVENT_CODES, EventType
 from nba.exceptions import NotFoundError
 from nba.goals import close_rewards, outcome_counts
@@ -43,7 +44,7 @@ from .inputs import checked_time
 from .runtime import Runtimes, same_layout
 from .serving import PolicyRef, ServingPolicy
 
-__all__ = ["LearnStep", "Learner", "as_stored"]
+__all__ = ["ChosenAction", "LearnStep", "Learner", "LoggedDecision", "as_stored"]
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,56 @@ class LearnStep:
     closed: int
     learned: int
     policy: PolicyRef
+
+
+@dataclass(frozen=True)
+class ChosenAction:
+    """The message and channel a decision chose (``None`` on a decision: no contact)."""
+
+    message_id: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class LoggedDecision:
+    """A logged decision with its joined events, reward so far and window state.
+
+    Attributes
+    ----------
+    action
+        What was chosen, ``None`` for no contact.
+    suppressed
+        The actions the guardrails removed, and the rule that removed each.
+    distribution
+        Every allowed action id's probability.
+    context
+        The request's context, if any.
+    events
+        The joined events as the API renders them, each with its ``reward``.
+    reward
+        Final once ``reward_final`` (the loop closed it), else the reward so far.
+    window_end, window_closed
+        The attribution window's end, and whether it has passed.
+    """
+
+    decision_id: str
+    customer_id: str
+    action: ChosenAction | None
+    propensity: float
+    policy: PolicyRef
+    explored: bool
+    suppressed: tuple[Suppression, ...]
+    created_at: str
+    holdout: bool
+    distribution: dict[str, float]
+    trigger: str | None
+    context: dict[str, Any] | None
+    events: tuple[dict[str, Any], ...]
+    reward: float
+    window_end: str
+    window_closed: bool
+    reward_final: bool
+    learned: bool
 
 
 class Learner:
@@ -285,7 +336,7 @@ class Learner:
                     serving.snapshot_id = snapshot
         return len(rows)
 
-    def get_decision(self, decision_id: str, now: datetime | None = None) -> dict[str, Any]:
+    def get_decision(self, decision_id: str, now: datetime | None = None) -> LoggedDecision:
         """A logged decision with its joined events, reward so far and window state.
 
         The window has closed once ``now`` (default: the clock) is past its end;
@@ -320,34 +371,32 @@ class Learner:
             late=np.array([bool(e.late) for e in evs], dtype=bool),
         )
         so_far = float(closed.reward[0])
-        joined = [
+        joined = tuple(
             event_dict(e) | {"reward": float(closed.event_reward[i])} for i, e in enumerate(evs)
-        ]
-        return {
-            "decision_id": row.decision_id,
-            "customer_id": row.customer_id,
-            "action": None
-            if row.action == 0
-            else {"message_id": row.message_id, "channel": row.channel},
-            "propensity": row.propensity,
-            "policy": {"name": row.policy_name, "version": row.policy_version},
-            "explored": row.explored,
-            "suppressed": [
-                {"message_id": msg_of[a] or "", "channel": chan_of[a] or "", "rule": names[r]}
+        )
+        return LoggedDecision(
+            decision_id=row.decision_id,
+            customer_id=row.customer_id,
+            action=None if row.action == 0 else ChosenAction(row.message_id, row.channel),
+            propensity=row.propensity,
+            policy=PolicyRef(row.policy_name, row.policy_version),
+            explored=row.explored,
+            suppressed=tuple(
+                Suppression(msg_of[a] or "", chan_of[a] or "", names[r])
                 for a, r in enumerate(reason.tolist())
                 if r >= 0
-            ],
-            "created_at": iso(row.created_at),
-            "holdout": row.holdout,
-            "distribution": {
+            ),
+            created_at=iso(row.created_at),
+            holdout=row.holdout,
+            distribution={
                 ids_of[a]: float(probs[a]) for a in np.flatnonzero(reason < 0) if a < len(ids_of)
             },
-            "trigger": row.trigger,
-            "context": None if row.request_context is None else json.loads(row.request_context),
-            "events": joined,
-            "reward": row.reward if row.closed else so_far,
-            "window_end": iso(row.window_end),
-            "window_closed": bool(row.closed) or t >= row.window_end,
-            "reward_final": bool(row.closed),
-            "learned": bool(row.learned),
-        }
+            trigger=row.trigger,
+            context=None if row.request_context is None else json.loads(row.request_context),
+            events=joined,
+            reward=row.reward if row.closed else so_far,
+            window_end=iso(row.window_end),
+            window_closed=bool(row.closed) or t >= row.window_end,
+            reward_final=bool(row.closed),
+            learned=bool(row.learned),
+        )

@@ -397,12 +397,10 @@ def test_event_racing_its_decision_is_joined_later(tmp_path: Path) -> None:
     out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
     assert out.rejoined == 1 and out.closed == 1
     detail = svc.get_decision(did)
-    assert [e["event_id"] for e in detail["events"]] == ["early"]
-    assert detail["events"][0]["unknown_decision"] is False
-    cost = {None: 0.0, "web": 0.0, "in_app": 0.0}[
-        detail["action"]["channel"] if detail["action"] else None
-    ]
-    assert detail["reward"] == pytest.approx(0.05 - cost)
+    assert [e["event_id"] for e in detail.events] == ["early"]
+    assert detail.events[0]["unknown_decision"] is False
+    cost = {None: 0.0, "web": 0.0, "in_app": 0.0}[detail.action.channel if detail.action else None]
+    assert detail.reward == pytest.approx(0.05 - cost)
     svc.stop()
 
 
