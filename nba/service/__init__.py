@@ -16,9 +16,10 @@
 - :mod:`~nba.service.facade`: :class:`DecisionService`, the pieces wired together.
 """
 
-from .auth import Principal
+from .auth import NewKey, Principal
 from .config import check_settings
 from .decide import Decided
+from .events import EventCounts
 from .facade import DecisionService
 from .inputs import MAX_BATCH, MAX_EVENTS
 from .learning import ChosenAction, LearnStep, LoggedDecision
@@ -32,9 +33,11 @@ __all__ = [
     "MAX_EVENTS",
     "Decided",
     "DecisionService",
+    "EventCounts",
     "HealthReport",
     "LearnStep",
     "LoggedDecision",
+    "NewKey",
     "PolicyRef",
     "PolicyStatus",
     "Principal",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from nba.events import Event, EventType
@@ -57,7 +58,7 @@ def test_service_on_postgres_caps_learns_and_restarts(postgres_url: str) -> None
             )
         ]
     )
-    assert counts == {"accepted": 1, "duplicates": 0, "late": 0, "unknown_decision": 0}
+    assert asdict(counts) == {"accepted": 1, "duplicates": 0, "late": 0, "unknown_decision": 0}
     out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
     assert out.closed == 70 and out.learned == 70
     detail = svc.get_decision(batch.decision_ids[first])

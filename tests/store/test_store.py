@@ -391,7 +391,7 @@ def test_event_racing_its_decision_is_joined_later(tmp_path: Path) -> None:
     probe.stop()
     svc = _service(tmp_path, random_state=7)
     click = Event("r1", EventType.CLICKED, NOW, decision_id=did, event_id="early")
-    assert svc.ingest_events([click])["unknown_decision"] == 1
+    assert svc.ingest_events([click]).unknown_decision == 1
     _, batch = svc.decide(["r1"], NOW)
     assert batch.decision_ids[0] == did
     out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))

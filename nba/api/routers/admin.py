@@ -33,7 +33,7 @@ def create_key(
     service: DecisionService = Depends(get_service),  # noqa: B008
 ) -> Any:
     """Create an API key for a role; the key is shown once and stored hashed."""
-    return service.create_key(body.role, who.key_id)
+    return asdict(service.create_key(body.role, who.key_id))
 
 
 @router.delete(
