@@ -17,8 +17,9 @@
 """
 
 from .auth import NewKey, Principal
-from .config import check_settings
+from .config import AuditRecord, check_settings
 from .decide import Decided
+from .dryrun import DryRunResult
 from .events import EventCounts
 from .facade import DecisionService
 from .inputs import MAX_BATCH, MAX_EVENTS
@@ -27,12 +28,14 @@ from .runtime import CONFIG_KINDS, Runtime
 from .serving import HealthReport, PolicyRef, PolicyStatus
 
 __all__ = [
+    "AuditRecord",
     "CONFIG_KINDS",
     "ChosenAction",
     "MAX_BATCH",
     "MAX_EVENTS",
     "Decided",
     "DecisionService",
+    "DryRunResult",
     "EventCounts",
     "HealthReport",
     "LearnStep",
