@@ -18,6 +18,7 @@
 
 from .auth import NewKey, Principal
 from .config import AuditRecord, check_settings
+from .customers import CustomerView
 from .decide import Decided
 from .dryrun import DryRunResult
 from .events import EventCounts
@@ -31,6 +32,7 @@ __all__ = [
     "AuditRecord",
     "CONFIG_KINDS",
     "ChosenAction",
+    "CustomerView",
     "MAX_BATCH",
     "MAX_EVENTS",
     "Decided",
