@@ -25,6 +25,7 @@ from .events import EventCounts
 from .facade import DecisionService
 from .inputs import MAX_BATCH, MAX_EVENTS
 from .learning import ChosenAction, LearnStep, LoggedDecision
+from .metrics import MetricsReport
 from .runtime import CONFIG_KINDS, Runtime
 from .serving import HealthReport, PolicyRef, PolicyStatus
 
@@ -35,6 +36,7 @@ __all__ = [
     "CustomerView",
     "MAX_BATCH",
     "MAX_EVENTS",
+    "MetricsReport",
     "Decided",
     "DecisionService",
     "DryRunResult",

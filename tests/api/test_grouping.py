@@ -32,7 +32,7 @@ def service(tmp_path: Path) -> Iterator[DecisionService]:
 
 def _logged(service: DecisionService) -> int:
     m = service.metrics(now=NOW)
-    return int(m["served"]["decisions"] + m["holdout"]["decisions"])
+    return int(m.served.decisions + m.holdout.decisions)
 
 
 def _together(groups: DecisionGroups, calls: list[dict[str, Any]]) -> list[str | None]:

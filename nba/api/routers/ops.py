@@ -56,4 +56,4 @@ def metrics(
 ) -> Any:
     """Decisions, contacts by channel, reward, conversions and unsubscribes per day,
     for served customers vs the global holdout."""
-    return service.metrics(days, now)
+    return asdict(service.metrics(days, now))
