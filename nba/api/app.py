@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from nba.exceptions import NBAError
-from nba.service import DecisionService
+from nba.service import DecisionService, EventCounts
 from nba.settings import Settings, get_settings
 
 from .errors import nba_error_handler
@@ -41,7 +42,7 @@ def _metrics(app: FastAPI, service: DecisionService, groups: DecisionGroups) -> 
     decisions = Counter("nba_decisions", "Decisions made", ["outcome"], registry=registry)
     events = Counter("nba_events", "Events received", ["outcome"], registry=registry)
     degraded = Gauge("nba_degraded", "1 when serving the fallback policy", registry=registry)
-    degraded.set_function(lambda: float(service.policy_info()["degraded"]))
+    degraded.set_function(lambda: float(service.policy_info().degraded))
     learned = Gauge(
         "nba_policy_examples", "Examples the serving policy learned from", registry=registry
     )
@@ -64,8 +65,8 @@ def _metrics(app: FastAPI, service: DecisionService, groups: DecisionGroups) -> 
         contact.inc(k)
         no_contact.inc(len(batch) - k)
 
-    def on_events(counts: dict[str, int]) -> None:
-        for key, value in counts.items():
+    def on_events(counts: EventCounts) -> None:
+        for key, value in asdict(counts).items():
             events.labels(key).inc(value)
 
     service.counters["decisions"] = on_decisions

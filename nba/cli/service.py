@@ -80,7 +80,7 @@ def keys_create(
             made = create_key(store, role, "cli", field="--role")
         finally:
             store.dispose()
-        key_id, key = made["key_id"], made["key"]
+        key_id, key = made.key_id, made.key
         if as_json:
             emit_json({"key_id": key_id, "key": key, "role": role})
             return

@@ -16,19 +16,37 @@
 - :mod:`~nba.service.facade`: :class:`DecisionService`, the pieces wired together.
 """
 
-from .auth import Principal
-from .config import check_settings
+from .auth import NewKey, Principal
+from .config import AuditRecord, check_settings
+from .customers import CustomerView
 from .decide import Decided
+from .dryrun import DryRunResult
+from .events import EventCounts
 from .facade import DecisionService
 from .inputs import MAX_BATCH, MAX_EVENTS
+from .learning import ChosenAction, LearnStep, LoggedDecision
+from .metrics import MetricsReport
 from .runtime import CONFIG_KINDS, Runtime
+from .serving import HealthReport, PolicyRef, PolicyStatus
 
 __all__ = [
+    "AuditRecord",
     "CONFIG_KINDS",
+    "ChosenAction",
+    "CustomerView",
     "MAX_BATCH",
     "MAX_EVENTS",
+    "MetricsReport",
     "Decided",
     "DecisionService",
+    "DryRunResult",
+    "EventCounts",
+    "HealthReport",
+    "LearnStep",
+    "LoggedDecision",
+    "NewKey",
+    "PolicyRef",
+    "PolicyStatus",
     "Principal",
     "Runtime",
     "check_settings",

@@ -13,7 +13,7 @@ from nba.store import config as stored_config
 from nba.store import keys
 from nba.store.db import Store
 
-__all__ = ["Principal", "KeyRing", "create_key", "require"]
+__all__ = ["KeyRing", "NewKey", "Principal", "create_key", "require"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,16 @@ def require(principal: Principal, *roles: str) -> None:
         )
 
 
-def create_key(store: Store, role: str, who: str, *, field: str = "role") -> dict[str, str]:
+@dataclass(frozen=True)
+class NewKey:
+    """A key just created: its id, the key itself (shown once, stored hashed), its role."""
+
+    key_id: str
+    key: str
+    role: str
+
+
+def create_key(store: Store, role: str, who: str, *, field: str = "role") -> NewKey:
     """Create a key for ``role``; the key itself is returned once and stored hashed.
 
     ``field`` is what an error calls the role (``--role`` on the command line).
@@ -59,7 +68,7 @@ def create_key(store: Store, role: str, who: str, *, field: str = "role") -> dic
         stored_config.add_audit(
             conn, who, "create", "key", None, {"key_id": key_id, "role": role}, now
         )
-    return {"key_id": key_id, "key": key, "role": role}
+    return NewKey(key_id, key, role)
 
 
 class KeyRing:
@@ -122,7 +131,7 @@ class KeyRing:
             raise AuthError("unknown or revoked API key")
         return hit[1]
 
-    def create_key(self, role: str, who: str) -> dict[str, str]:
+    def create_key(self, role: str, who: str) -> NewKey:
         """:func:`create_key` in this key ring's store."""
         return create_key(self.store, role, who)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from nba.catalog import Catalog
@@ -21,7 +22,7 @@ from nba.store.db import STARTUP_LOCK, Store
 from .runtime import CONFIG_KINDS, Runtimes, compile_runtime
 from .serving import rules_policy
 
-__all__ = ["ConfigAdmin", "check_settings", "seed_configs"]
+__all__ = ["AuditRecord", "ConfigAdmin", "check_settings", "seed_configs"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,20 @@ def _warn_of_config_files(settings: Settings, found: dict[str, Any]) -> None:
             )
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """One change of the audit log: who (a key id, ``env-admin``, ``startup`` or
+    ``cli``), when, what (``action`` on ``target``), before and after."""
+
+    id: int
+    at: str
+    who: str
+    action: str
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
 class ConfigAdmin:
     """Read and replace the configuration documents; read the audit log."""
 
@@ -143,21 +158,12 @@ class ConfigAdmin:
             stored.add_audit(conn, who, "update", kind, rt.documents[kind], document, now)
         return version
 
-    def audit(self, target: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def audit(self, target: str | None = None, limit: int = 100) -> list[AuditRecord]:
         """The audit log, newest first."""
         with self.store.read() as conn:
             rows = stored.list_audit(conn, target, limit)
         return [
-            {
-                "id": r.id,
-                "at": iso(r.at),
-                "who": r.who,
-                "action": r.action,
-                "target": r.target,
-                "before": r.before,
-                "after": r.after,
-            }
-            for r in rows
+            AuditRecord(r.id, iso(r.at), r.who, r.action, r.target, r.before, r.after) for r in rows
         ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,9 +20,39 @@ from nba.store.db import Store
 
 from .events import event_dict
 from .inputs import checked_time, declared_attributes
+from .learning import ChosenAction
 from .runtime import Runtimes
+from .serving import PolicyRef
 
-__all__ = ["Customers"]
+__all__ = ["CustomerDecision", "CustomerView", "Customers"]
+
+
+@dataclass(frozen=True)
+class CustomerDecision:
+    """One of a customer's recent decisions: what it chose, with which policy, its
+    reward (``None`` until closed) and whether its attribution window has ended."""
+
+    decision_id: str
+    created_at: str
+    action: ChosenAction | None
+    propensity: float
+    policy: PolicyRef
+    reward: float | None
+    window_closed: bool
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """A customer: attributes, consent per channel, signals now, recent decisions
+    (newest first) and recent events as the API renders them."""
+
+    customer_id: str
+    timezone: str | None
+    attributes: dict[str, Any]
+    consent: dict[str, bool]
+    signals: dict[str, float | str]
+    decisions: tuple[CustomerDecision, ...]
+    events: tuple[dict[str, Any], ...]
 
 
 class Customers:
@@ -31,7 +62,7 @@ class Customers:
         self.store = store
         self.runtimes = runtimes
 
-    def get_customer(self, customer_id: str, now: datetime | None = None) -> dict[str, Any]:
+    def get_customer(self, customer_id: str, now: datetime | None = None) -> CustomerView:
         """Attributes, consent, signals, recent decisions and events of a customer.
 
         Raises
@@ -52,28 +83,26 @@ class Customers:
         states = hist.to_states(rt.catalog, [customer_id], rows)
         sig = states.signals(datetime.fromtimestamp(t, UTC))
         consent = {c: bool(sig.consent[0, j]) for j, c in enumerate(sig.channels)}
-        return {
-            "customer_id": customer_id,
-            "timezone": row.timezone,
-            "attributes": json.loads(row.attributes or "{}"),
-            "consent": consent,
-            "signals": sig.row(0),
-            "decisions": [
-                {
-                    "decision_id": d.decision_id,
-                    "created_at": iso(d.created_at),
-                    "action": None
-                    if d.action == 0
-                    else {"message_id": d.message_id, "channel": d.channel},
-                    "propensity": d.propensity,
-                    "policy": {"name": d.policy_name, "version": d.policy_version},
-                    "reward": d.reward,
-                    "window_closed": bool(d.closed) or t >= d.window_end,
-                }
+        return CustomerView(
+            customer_id=customer_id,
+            timezone=row.timezone,
+            attributes=json.loads(row.attributes or "{}"),
+            consent=consent,
+            signals=sig.row(0),
+            decisions=tuple(
+                CustomerDecision(
+                    decision_id=d.decision_id,
+                    created_at=iso(d.created_at),
+                    action=None if d.action == 0 else ChosenAction(d.message_id, d.channel),
+                    propensity=d.propensity,
+                    policy=PolicyRef(d.policy_name, d.policy_version),
+                    reward=d.reward,
+                    window_closed=bool(d.closed) or t >= d.window_end,
+                )
                 for d in recent_d
-            ],
-            "events": [event_dict(e) for e in recent_e],
-        }
+            ),
+            events=tuple(event_dict(e) for e in recent_e),
+        )
 
     def put_customer(
         self,
@@ -83,7 +112,7 @@ class Customers:
         consent: dict[str, bool] | None,
         timezone: str | None,
         who: str,
-    ) -> dict[str, Any]:
+    ) -> CustomerView:
         """Set a customer's attributes, consent and time zone (merged into what is stored).
 
         A consent given here is also recorded as a ``consent_changed`` event

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +25,33 @@ from nba.store.db import Store
 from .inputs import MAX_EVENTS, MAX_VALUE, checked_time
 from .runtime import Runtime, Runtimes
 
-__all__ = ["EventIngest", "CLOCK_SKEW", "is_late", "event_dict"]
+__all__ = ["EventCounts", "EventIngest", "CLOCK_SKEW", "is_late", "event_dict"]
 
 #: How much earlier than its decision an event naming it may be dated (the clocks of
 #: the application and the service differ a little); an earlier one cannot be its effect.
 CLOCK_SKEW = 300.0
+
+
+@dataclass(frozen=True)
+class EventCounts:
+    """What one call of :meth:`EventIngest.ingest_events` did with its events.
+
+    Attributes
+    ----------
+    accepted
+        Events stored.
+    duplicates
+        Events already stored (or repeated in the batch): ignored.
+    late
+        Stored events after their decision's attribution window (kept, not learned).
+    unknown_decision
+        Stored events naming a decision not logged (joined again by the learning loop).
+    """
+
+    accepted: int
+    duplicates: int
+    late: int
+    unknown_decision: int
 
 
 class EventIngest:
@@ -49,7 +72,7 @@ class EventIngest:
         self.runtimes = runtimes
         self.counters = counters
 
-    def ingest_events(self, evs: Sequence[Event], now: datetime | None = None) -> dict[str, int]:
+    def ingest_events(self, evs: Sequence[Event], now: datetime | None = None) -> EventCounts:
         """Store events (idempotent by ``event_id``), joined to their decisions.
 
         All-or-nothing: the batch is validated first; an invalid event rejects
@@ -57,7 +80,7 @@ class EventIngest:
 
         Returns
         -------
-        ``{"accepted", "duplicates", "late", "unknown_decision"}`` counts.
+        EventCounts
 
         Raises
         ------
@@ -89,12 +112,12 @@ class EventIngest:
             if rows:
                 stored_events.insert_events(conn, rows)
                 customers.ensure_customers(conn, sorted({r["customer_id"] for r in rows}), wall)
-        out = {
-            "accepted": len(rows),
-            "duplicates": len(evs) - len(rows),
-            "late": sum(r["late"] for r in rows),
-            "unknown_decision": sum(r["unknown_decision"] for r in rows),
-        }
+        out = EventCounts(
+            accepted=len(rows),
+            duplicates=len(evs) - len(rows),
+            late=sum(r["late"] for r in rows),
+            unknown_decision=sum(r["unknown_decision"] for r in rows),
+        )
         hook = self.counters.get("events")
         if hook is not None:
             hook(out)

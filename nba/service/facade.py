@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -25,7 +24,7 @@ from .learning import Learner
 from .metrics import Metrics
 from .render import decisions_json
 from .runtime import Runtime, Runtimes
-from .serving import ServingPolicy
+from .serving import HealthReport, ServingPolicy
 
 __all__ = ["DecisionService"]
 
@@ -110,7 +109,7 @@ class DecisionService:
         """The configuration as last loaded (compiled)."""
         return self.runtimes.latest
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> HealthReport:
         """The ``/healthz`` document."""
         return self.serving.health(self.runtimes, self.started_at)
 

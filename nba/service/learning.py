@@ -4,10 +4,10 @@ their reward, the serving policy learns from closed decisions on a copy that is 
 swapped in, and is snapshotted so that a restart continues where it stopped. A logged
 decision is read back here too, with its reward so far (the same close).
 
-Two seams for the rest of nba: :func:`_close_rewards` is the one reward close (the
-loop's and ``GET /v1/decisions/{id}``'s), and :func:`decode_decisions` the one
-decoding of stored decisions into a :class:`~nba.policies.base.LoggedBatch` (the
-loop's and the export's).
+Both go through the domain's single implementations: :func:`nba.goals.close_rewards`
+closes rewards (the loop's and ``GET /v1/decisions/{id}``'s), and
+:class:`nba.logs.StoredDecisions` decodes stored decisions (the loop's and the
+export's, through :func:`as_stored`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,12 @@ from typing import Any
 import numpy as np
 
 from nba.clock import iso
+from nba.decision import Suppression
 from nba.events import EVENT_CODES, EventType
 from nba.exceptions import NotFoundError
-from nba.features.context import Context
-from nba.goals import Goal, outcome_counts
-from nba.policies.base import LoggedBatch, Policy
+from nba.goals import close_rewards, outcome_counts
+from nba.logs import StoredDecisions
+from nba.policies.base import Policy
 from nba.policies.registry import load_policy
 from nba.store import decisions as stored_decisions
 from nba.store import events as stored_events
@@ -39,67 +41,51 @@ from nba.store.db import LEARNER_LOCK, Store
 
 from .events import event_dict, is_late
 from .inputs import checked_time
-from .runtime import Runtime, Runtimes, same_layout
-from .serving import ServingPolicy
+from .runtime import Runtimes, same_layout
+from .serving import PolicyRef, ServingPolicy
 
-__all__ = ["Learner", "decode_decisions"]
+__all__ = ["ChosenAction", "LearnStep", "Learner", "LoggedDecision", "as_stored"]
 
 log = logging.getLogger(__name__)
 
 
-def _close_rewards(
-    goal: Goal, cost: np.ndarray, owner: np.ndarray, types: Sequence[str], values: Sequence[Any]
-) -> np.ndarray:
-    """Each decision's reward: minus its send cost (``cost``, one per decision), plus the
-    goal's reward of each on-time event attributed to it (event ``j`` to decision
-    ``owner[j]``); 0 minus the cost when nothing happened."""
-    reward = -np.asarray(cost, dtype=float)
-    if len(types):
-        codes = np.array([EVENT_CODES[EventType(t)] for t in types])
-        vals = np.array([v or 0.0 for v in values], dtype=float)
-        np.add.at(reward, owner, goal.event_rewards(codes, vals))
-    return reward
+def as_stored(rows: Sequence[Any], **more: Any) -> StoredDecisions:
+    """Rows of the decisions table as :class:`~nba.logs.StoredDecisions`, to decode.
+
+    Parameters
+    ----------
+    rows
+        Rows with ``customer_id``, ``x``, ``allowed``, ``action``, ``propensity``,
+        ``reward`` and ``signals``.
+    **more
+        The other columns an export reads (``probs``, ``decision_ids``, ...).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> row = SimpleNamespace(customer_id="c1", x=b"", allowed=b"", action=0,
+    ...                       propensity=1.0, reward=0.0, signals=None)
+    >>> len(as_stored([row])), as_stored([row], policy=["rules@1"]).policy
+    (1, ['rules@1'])
+    """
+    return StoredDecisions(
+        customer_ids=[r.customer_id for r in rows],
+        x=[r.x for r in rows],
+        allowed=[r.allowed for r in rows],
+        action=[r.action for r in rows],
+        propensity=[r.propensity for r in rows],
+        reward=[r.reward for r in rows],
+        signals=[r.signals for r in rows],
+        **more,
+    )
 
 
-def decode_decisions(
-    rows: Sequence[Any], rt: Runtime, at: datetime, outcomes: Any = None
-) -> LoggedBatch:
-    """Stored decisions (rows with ``x``, ``signals``, ``allowed``, ``action``,
-    ``propensity``, ``reward``, ``customer_id``) as a :class:`LoggedBatch` in ``rt``'s
-    layout; the raw signals (read as of ``at``) only when every row has them."""
-    n, n_act = len(rows), len(rt.catalog.actions)
-    n_feat = len(rt.encoder.feature_names)
-    X = (
-        np.frombuffer(b"".join(r.x for r in rows), dtype=np.float32).reshape(n, -1)
-        if n
-        else np.zeros((0, n_feat), dtype=np.float32)
-    )
-    allowed = (
-        np.unpackbits(
-            np.frombuffer(b"".join(r.allowed for r in rows), dtype=np.uint8).reshape(n, -1),
-            axis=1,
-            count=n_act,
-        ).astype(bool)
-        if n
-        else np.zeros((0, n_act), dtype=bool)
-    )
-    # the raw signals too, for policies that need them (the rules a guarded rollout
-    # compares its challenger with); None when some decision was logged without them
-    signals = None
-    if n and all(r.signals is not None for r in rows):
-        signals = rt.codec.decode(
-            np.frombuffer(b"".join(r.signals for r in rows), dtype=np.float32).reshape(n, -1),
-            np.array([r.customer_id for r in rows], dtype=object),
-            at,
-        )
-    return LoggedBatch(
-        Context(X.astype(np.float64), rt.catalog.actions, rt.encoder.feature_names, signals),
-        allowed,
-        np.array([r.action for r in rows], dtype=np.int64),
-        np.array([r.propensity for r in rows], dtype=float),
-        np.array([r.reward for r in rows], dtype=float),
-        outcomes,
-    )
+def _event_codes(evs: Sequence[Any]) -> np.ndarray:
+    return np.array([EVENT_CODES[EventType(e.type)] for e in evs], dtype=np.int64)
+
+
+def _event_values(evs: Sequence[Any]) -> np.ndarray:
+    return np.array([e.value or 0.0 for e in evs], dtype=float)
 
 
 def _copy_policy(policy: Policy) -> Policy:
@@ -112,6 +98,78 @@ def _copy_policy(policy: Policy) -> Policy:
             return load_policy(Path(tmp) / "p")
 
 
+@dataclass(frozen=True)
+class LearnStep:
+    """What one learning step did.
+
+    Attributes
+    ----------
+    rejoined
+        Events joined to a decision logged since they came.
+    closed
+        Decisions whose attribution window closed.
+    learned
+        Closed decisions the policy learned from.
+    policy
+        The serving policy after the step.
+    """
+
+    rejoined: int
+    closed: int
+    learned: int
+    policy: PolicyRef
+
+
+@dataclass(frozen=True)
+class ChosenAction:
+    """The message and channel a decision chose (``None`` on a decision: no contact)."""
+
+    message_id: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class LoggedDecision:
+    """A logged decision with its joined events, reward so far and window state.
+
+    Attributes
+    ----------
+    action
+        What was chosen, ``None`` for no contact.
+    suppressed
+        The actions the guardrails removed, and the rule that removed each.
+    distribution
+        Every allowed action id's probability.
+    context
+        The request's context, if any.
+    events
+        The joined events as the API renders them, each with its ``reward``.
+    reward
+        Final once ``reward_final`` (the loop closed it), else the reward so far.
+    window_end, window_closed
+        The attribution window's end, and whether it has passed.
+    """
+
+    decision_id: str
+    customer_id: str
+    action: ChosenAction | None
+    propensity: float
+    policy: PolicyRef
+    explored: bool
+    suppressed: tuple[Suppression, ...]
+    created_at: str
+    holdout: bool
+    distribution: dict[str, float]
+    trigger: str | None
+    context: dict[str, Any] | None
+    events: tuple[dict[str, Any], ...]
+    reward: float
+    window_end: str
+    window_closed: bool
+    reward_final: bool
+    learned: bool
+
+
 class Learner:
     """Join, close, learn, snapshot; and logged decisions read back with their reward."""
 
@@ -121,7 +179,7 @@ class Learner:
         self.serving = serving
         self._lock = threading.Lock()
 
-    def learn(self, now: datetime | None = None) -> dict[str, Any]:
+    def learn(self, now: datetime | None = None) -> LearnStep:
         """One step of the learning loop: join, close, learn, snapshot.
 
         1. events that named a decision not yet logged are joined again;
@@ -138,7 +196,7 @@ class Learner:
 
         Returns
         -------
-        ``{"rejoined", "closed", "learned", "policy": {"name", "version"}}``.
+        LearnStep
         """
         t = checked_time(now)
         rejoined = closed = learned = 0
@@ -147,15 +205,8 @@ class Learner:
             if held:  # else another process is learning; its snapshot is picked up next time
                 rejoined, closed = self._join_and_close(t)
                 learned = self._learn_closed(t)
-        s = self.serving.current
-        out = {
-            "rejoined": rejoined,
-            "closed": closed,
-            "learned": learned,
-            "policy": {"name": s.policy.name, "version": s.policy.version},
-        }
-        s.last_learn = out | {"at": iso(time.time())}
-        return out
+        policy = self.serving.current.policy
+        return LearnStep(rejoined, closed, learned, PolicyRef(policy.name, policy.version))
 
     def _join_and_close(self, t: float) -> tuple[int, int]:
         with self.store.write() as conn:
@@ -204,13 +255,13 @@ class Learner:
                 rows = np.array([m == pair for m in made_with])
                 cost[rows] = action_cost[np.minimum(action[rows], len(action_cost) - 1)]
             evs = stored_events.attributed_events(conn, ids)
-            reward = _close_rewards(
+            reward = close_rewards(
                 rt.goal,
                 cost,
                 np.array([idx[e.attributed_to] for e in evs], dtype=np.int64),
-                [e.type for e in evs],
-                [e.value for e in evs],
-            )
+                _event_codes(evs),
+                _event_values(evs),
+            ).reward
             stored_decisions.close_decisions(conn, {k: float(reward[i]) for i, k in enumerate(ids)})
         return rejoined, len(ids)
 
@@ -255,11 +306,21 @@ class Learner:
             return 0
         outcomes = outcome_counts(
             np.array([at[e.attributed_to] for e in led_to], dtype=np.int64),
-            np.array([EVENT_CODES[EventType(e.type)] for e in led_to], dtype=np.int64),
-            np.array([e.value or 0.0 for e in led_to], dtype=float),
+            _event_codes(led_to),
+            _event_values(led_to),
             len(rows),
         )
-        batch = decode_decisions(rows, rt, datetime.fromtimestamp(t, UTC), outcomes)
+        batch = (
+            as_stored(rows)
+            .decode(
+                rt.catalog.actions,
+                rt.encoder.feature_names,
+                rt.codec,
+                datetime.fromtimestamp(t, UTC),
+                outcomes,
+            )
+            .batch
+        )
         learner = _copy_policy(serving.policy)
         learner.partial_fit(batch)
         with self.store.write() as conn:
@@ -275,7 +336,7 @@ class Learner:
                     serving.snapshot_id = snapshot
         return len(rows)
 
-    def get_decision(self, decision_id: str, now: datetime | None = None) -> dict[str, Any]:
+    def get_decision(self, decision_id: str, now: datetime | None = None) -> LoggedDecision:
         """A logged decision with its joined events, reward so far and window state.
 
         The window has closed once ``now`` (default: the clock) is past its end;
@@ -301,44 +362,41 @@ class Learner:
         probs = np.frombuffer(row.probs, dtype=np.float32)
         goal = old.goal  # today's goal, with the decision's own catalog (its action costs)
         cost = float(goal.action_cost[row.action]) if row.action < len(goal.action_cost) else 0.0
-        on_time = [e for e in evs if not e.late]
-        so_far = float(
-            _close_rewards(
-                goal,
-                np.array([cost]),
-                np.zeros(len(on_time), dtype=np.int64),
-                [e.type for e in on_time],
-                [e.value for e in on_time],
-            )[0]
+        closed = close_rewards(
+            goal,
+            np.array([cost]),
+            np.zeros(len(evs), dtype=np.int64),
+            _event_codes(evs),
+            _event_values(evs),
+            late=np.array([bool(e.late) for e in evs], dtype=bool),
         )
-        joined = [
-            event_dict(e) | {"reward": goal.event_reward(e.type, e.value or 0.0)} for e in evs
-        ]
-        return {
-            "decision_id": row.decision_id,
-            "customer_id": row.customer_id,
-            "action": None
-            if row.action == 0
-            else {"message_id": row.message_id, "channel": row.channel},
-            "propensity": row.propensity,
-            "policy": {"name": row.policy_name, "version": row.policy_version},
-            "explored": row.explored,
-            "suppressed": [
-                {"message_id": msg_of[a] or "", "channel": chan_of[a] or "", "rule": names[r]}
+        so_far = float(closed.reward[0])
+        joined = tuple(
+            event_dict(e) | {"reward": float(closed.event_reward[i])} for i, e in enumerate(evs)
+        )
+        return LoggedDecision(
+            decision_id=row.decision_id,
+            customer_id=row.customer_id,
+            action=None if row.action == 0 else ChosenAction(row.message_id, row.channel),
+            propensity=row.propensity,
+            policy=PolicyRef(row.policy_name, row.policy_version),
+            explored=row.explored,
+            suppressed=tuple(
+                Suppression(msg_of[a] or "", chan_of[a] or "", names[r])
                 for a, r in enumerate(reason.tolist())
                 if r >= 0
-            ],
-            "created_at": iso(row.created_at),
-            "holdout": row.holdout,
-            "distribution": {
+            ),
+            created_at=iso(row.created_at),
+            holdout=row.holdout,
+            distribution={
                 ids_of[a]: float(probs[a]) for a in np.flatnonzero(reason < 0) if a < len(ids_of)
             },
-            "trigger": row.trigger,
-            "context": None if row.request_context is None else json.loads(row.request_context),
-            "events": joined,
-            "reward": row.reward if row.closed else so_far,
-            "window_end": iso(row.window_end),
-            "window_closed": bool(row.closed) or t >= row.window_end,
-            "reward_final": bool(row.closed),
-            "learned": bool(row.learned),
-        }
+            trigger=row.trigger,
+            context=None if row.request_context is None else json.loads(row.request_context),
+            events=joined,
+            reward=row.reward if row.closed else so_far,
+            window_end=iso(row.window_end),
+            window_closed=bool(row.closed) or t >= row.window_end,
+            reward_final=bool(row.closed),
+            learned=bool(row.learned),
+        )

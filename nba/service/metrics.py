@@ -4,6 +4,7 @@ per customer (a lift with its 95 % interval)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,61 @@ from nba.store.db import Store
 
 from .inputs import checked_time
 
-__all__ = ["Metrics"]
+__all__ = ["Lift", "Metrics", "MetricsDay", "MetricsGroup", "MetricsReport"]
+
+
+@dataclass(frozen=True)
+class MetricsDay:
+    """One day of a group (decisions and contacts by decision day, outcomes by event day)."""
+
+    day: str
+    decisions: int
+    contacts: int
+    contacts_by_channel: dict[str, int]
+    reward: float
+    conversions: int
+    unsubscribes: int
+
+
+@dataclass(frozen=True)
+class MetricsGroup:
+    """Served customers or the global holdout over the period: customers decided for,
+    decisions, contacts by channel, closed decisions and their reward, conversions and
+    unsubscribes from each customer's first decision on, and the same per day."""
+
+    customers: int
+    decisions: int
+    contacts: dict[str, int]
+    closed: int
+    reward: float
+    reward_per_decision: float | None
+    conversions: int
+    unsubscribes: int
+    by_day: tuple[MetricsDay, ...]
+
+
+@dataclass(frozen=True)
+class Lift:
+    """Served minus holdout mean of a per-customer count, its 95 % interval and the
+    change relative to the holdout; ``None`` where a group is empty or too small."""
+
+    served: float | None
+    holdout: float | None
+    difference: float | None
+    ci95: list[float] | None
+    relative: float | None
+
+
+@dataclass(frozen=True)
+class MetricsReport:
+    """The ``GET /v1/metrics`` document: the period, both groups and the lifts
+    (``conversions_per_customer``, ``unsubscribes_per_customer``)."""
+
+    since: str
+    until: str
+    served: MetricsGroup
+    holdout: MetricsGroup
+    lift: dict[str, Lift]
 
 
 class Metrics:
@@ -27,7 +82,7 @@ class Metrics:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def metrics(self, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
+    def metrics(self, days: int = 30, now: datetime | None = None) -> MetricsReport:
         """Decisions, contacts by channel, reward, conversions and unsubscribes per day,
         for served customers and the global holdout, and how the two groups compare.
 
@@ -52,7 +107,7 @@ class Metrics:
         >>> when = datetime(2026, 3, 2, 10, tzinfo=UTC)
         >>> _ = service.decide([f"c{i}" for i in range(100)], when)
         >>> m = service.metrics(now=when)
-        >>> m["served"]["customers"] + m["holdout"]["customers"], sorted(m["lift"])
+        >>> m.served.customers + m.holdout.customers, sorted(m.lift)
         (100, ['conversions_per_customer', 'unsubscribes_per_customer'])
         >>> service.stop()
         """
@@ -122,10 +177,20 @@ class Metrics:
             g[key] += 1
             day_of(g, e.ts)[key] += 1
             per_customer[key][e.customer_id] += 1
-        for name, g in groups.items():
-            g["customers"] = sum(h == (name == "holdout") for h in holdout.values())
-            g["reward_per_decision"] = g["reward"] / g["closed"] if g["closed"] else None
-            g["by_day"] = [{"day": k} | v for k, v in sorted(g["by_day"].items())]
+        report = {
+            name: MetricsGroup(
+                customers=sum(h == (name == "holdout") for h in holdout.values()),
+                decisions=g["decisions"],
+                contacts=g["contacts"],
+                closed=g["closed"],
+                reward=g["reward"],
+                reward_per_decision=g["reward"] / g["closed"] if g["closed"] else None,
+                conversions=g["conversions"],
+                unsubscribes=g["unsubscribes"],
+                by_day=tuple(MetricsDay(k, **v) for k, v in sorted(g["by_day"].items())),
+            )
+            for name, g in groups.items()
+        }
         is_holdout = np.array([holdout[c] for c in first], dtype=bool)
         lift = {
             f"{key}_per_customer": _lift(
@@ -133,10 +198,10 @@ class Metrics:
             )
             for key in ("conversions", "unsubscribes")
         }
-        return {"since": iso(since), "until": iso(t), **groups, "lift": lift}
+        return MetricsReport(iso(since), iso(t), report["served"], report["holdout"], lift)
 
 
-def _lift(per_customer: np.ndarray, holdout: np.ndarray) -> dict[str, Any]:
+def _lift(per_customer: np.ndarray, holdout: np.ndarray) -> Lift:
     """Served minus holdout mean of a per-customer count, with a 95 % interval
     (normal approximation, unequal variances) and the change relative to the
     holdout; None where a group is empty (or too small for an interval).
@@ -145,9 +210,9 @@ def _lift(per_customer: np.ndarray, holdout: np.ndarray) -> dict[str, Any]:
     --------
     >>> out = _lift(np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0]),
     ...             np.array([False, False, False, True, True, True]))
-    >>> [round(out[k], 3) for k in ("served", "holdout", "difference", "relative")]
+    >>> [round(x, 3) for x in (out.served, out.holdout, out.difference, out.relative)]
     [0.667, 0.333, 0.333, 1.0]
-    >>> [round(x, 3) for x in out["ci95"]]
+    >>> [round(x, 3) for x in out.ci95]
     [-0.591, 1.257]
     """
     served, held = per_customer[~holdout], per_customer[holdout]
@@ -157,10 +222,4 @@ def _lift(per_customer: np.ndarray, holdout: np.ndarray) -> dict[str, Any]:
     if s_mean is not None and h_mean is not None:
         diff, ci = difference_interval(served, held)
         relative = diff / h_mean if h_mean > 0 else None
-    return {
-        "served": s_mean,
-        "holdout": h_mean,
-        "difference": diff,
-        "ci95": ci,
-        "relative": relative,
-    }
+    return Lift(s_mean, h_mean, diff, ci, relative)

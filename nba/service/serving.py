@@ -9,9 +9,8 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -25,7 +24,7 @@ from nba.store.db import Store, ping
 
 from .runtime import Runtimes
 
-__all__ = ["Serving", "ServingPolicy", "rules_policy"]
+__all__ = ["HealthReport", "PolicyRef", "PolicyStatus", "Serving", "ServingPolicy", "rules_policy"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +35,39 @@ _CHAMPION = "models:/nba@champion"
 def rules_policy(settings: Settings) -> RulePolicy:
     """The rule baseline of ``NBA_RULES``, which every decision may fall back to."""
     return RulePolicy(rules=str(settings.rules))
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    """A policy by name and version (the number of examples it learned from)."""
+
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class PolicyStatus:
+    """Which policy serves, and whether the service is degraded (and why)."""
+
+    name: str
+    version: str
+    source: str
+    requested_model: str | None
+    degraded: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """The ``/healthz`` document: status, serving policy, configuration versions."""
+
+    status: str
+    degraded: bool
+    reason: str | None
+    policy: PolicyStatus
+    config_versions: dict[str, int]
+    database: str
+    uptime_seconds: float
 
 
 @dataclass
@@ -52,7 +84,6 @@ class Serving:
     failed: bool = False
     snapshot_id: int = 0
     learned: int = 0
-    last_learn: dict[str, Any] = field(default_factory=dict)
 
 
 class ServingPolicy:
@@ -170,7 +201,7 @@ class ServingPolicy:
         self._restore_snapshot(serving)
         self.current = serving
 
-    def promote(self, model_uri: str, who: str) -> dict[str, Any]:
+    def promote(self, model_uri: str, who: str) -> PolicyStatus:
         """Serve another model from now on, in every process (versioned, audited).
 
         Raises
@@ -211,33 +242,28 @@ class ServingPolicy:
                     serving.policy = loaded
                     serving.snapshot_id = newest
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> PolicyStatus:
         """Which policy serves, and whether the service is degraded."""
         s = self.current
-        return {
-            "name": s.policy.name,
-            "version": s.policy.version,
-            "source": s.source,
-            "requested_model": s.requested,
-            "degraded": s.degraded,
-            "reason": s.reason,
-        }
+        return PolicyStatus(
+            s.policy.name, s.policy.version, s.source, s.requested, s.degraded, s.reason
+        )
 
-    def health(self, runtimes: Runtimes, started_at: float) -> dict[str, Any]:
+    def health(self, runtimes: Runtimes, started_at: float) -> HealthReport:
         """The ``/healthz`` document."""
         with self.store.read() as conn:
             ping(conn)
             rt = runtimes.current(conn)
         info = self.info()
-        return {
-            "status": "degraded" if info["degraded"] else "ok",
-            "degraded": info["degraded"],
-            "reason": info["reason"],
-            "policy": info,
-            "config_versions": rt.versions,
-            "database": self.store.dialect,
-            "uptime_seconds": time.time() - started_at,
-        }
+        return HealthReport(
+            status="degraded" if info.degraded else "ok",
+            degraded=info.degraded,
+            reason=info.reason,
+            policy=info,
+            config_versions=dict(rt.versions),
+            database=self.store.dialect,
+            uptime_seconds=time.time() - started_at,
+        )
 
 
 def _mlflow_store_exists() -> bool:

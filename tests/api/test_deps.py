@@ -29,18 +29,18 @@ def test_known_principal_needs_no_lookup_once_a_key_is_known(tmp_path: Path) -> 
     with pytest.raises(AuthError, match="missing API key"):
         svc.known_principal(None)
     made = svc.create_key("app", "test")
-    assert svc.known_principal(made["key"]) is None  # never seen: look it up
-    principal = svc.authenticate(made["key"])
+    assert svc.known_principal(made.key) is None  # never seen: look it up
+    principal = svc.authenticate(made.key)
     assert principal.role == "app"
-    assert svc.known_principal(made["key"]) == principal
+    assert svc.known_principal(made.key) == principal
     with pytest.raises(AuthError, match="unknown or revoked"):
         svc.authenticate("nba_nope")
     with pytest.raises(AuthError, match="unknown or revoked"):
         svc.known_principal("nba_nope")  # remembered as unknown
-    svc.revoke_key(made["key_id"], "test")
-    assert svc.known_principal(made["key"]) is None  # revocation forgets what was known
+    svc.revoke_key(made.key_id, "test")
+    assert svc.known_principal(made.key) is None  # revocation forgets what was known
     with pytest.raises(AuthError, match="unknown or revoked"):
-        svc.authenticate(made["key"])
+        svc.authenticate(made.key)
     svc.stop()
 
 

@@ -32,7 +32,7 @@ def service(tmp_path: Path) -> Iterator[DecisionService]:
 
 def _logged(service: DecisionService) -> int:
     m = service.metrics(now=NOW)
-    return int(m["served"]["decisions"] + m["holdout"]["decisions"])
+    return int(m.served.decisions + m.holdout.decisions)
 
 
 def _together(groups: DecisionGroups, calls: list[dict[str, Any]]) -> list[str | None]:
@@ -49,7 +49,7 @@ def test_one_turn_is_one_group_logged_like_separate_decisions(service: DecisionS
     docs = [json.loads(o) for o in out if o is not None]
     assert [d["customer_id"] for d in docs] == [f"c{i}" for i in range(10)]
     for d in docs:  # every decision is in the log, as if asked for alone
-        assert service.get_decision(d["decision_id"])["customer_id"] == d["customer_id"]
+        assert service.get_decision(d["decision_id"]).customer_id == d["customer_id"]
 
 
 def test_a_customer_twice_goes_into_a_later_group_and_caps_stay_exact(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from nba.events import Event, EventType
@@ -57,14 +58,14 @@ def test_service_on_postgres_caps_learns_and_restarts(postgres_url: str) -> None
             )
         ]
     )
-    assert counts == {"accepted": 1, "duplicates": 0, "late": 0, "unknown_decision": 0}
+    assert asdict(counts) == {"accepted": 1, "duplicates": 0, "late": 0, "unknown_decision": 0}
     out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
-    assert out["closed"] == 70 and out["learned"] == 70
+    assert out.closed == 70 and out.learned == 70
     detail = svc.get_decision(batch.decision_ids[first])
-    assert detail["window_closed"] and detail["reward"] > 1.0
+    assert detail.window_closed and detail.reward > 1.0
     svc.stop()
     again = DecisionService(settings, champion_lookup=False)
-    assert again.policy_info()["version"] == "70"
+    assert again.policy_info().version == "70"
     again.stop()
 
 
@@ -86,5 +87,5 @@ def test_single_decisions_are_grouped_on_postgres(postgres_url: str) -> None:
     docs = [json.loads(o) for o in out if o is not None]
     assert [d["customer_id"] for d in docs] == [f"g{i}" for i in range(6)]
     for d in docs:
-        assert svc.get_decision(d["decision_id"])["customer_id"] == d["customer_id"]
+        assert svc.get_decision(d["decision_id"]).customer_id == d["customer_id"]
     svc.stop()

@@ -365,11 +365,11 @@ def test_snapshot_lets_a_restart_continue(tmp_path: Path) -> None:
     rt, batch = svc.decide([f"c{i}" for i in range(30)], NOW)
     assert batch.policy_name == "linucb"
     out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
-    assert out["closed"] == 30 and out["learned"] == 30
-    assert out["policy"]["version"] == "30"
+    assert out.closed == 30 and out.learned == 30
+    assert out.policy.version == "30"
     svc.stop()
     again = _service(tmp_path, model_uri="linucb")
-    assert again.policy_info()["version"] == "30"
+    assert again.policy_info().version == "30"
     # the restored policy decides like the one that was snapshotted
     probs = again.serving.policy.predict_proba(batch.context, batch.guardrails.allowed)
     assert np.allclose(probs.sum(axis=1), 1.0)
@@ -391,18 +391,16 @@ def test_event_racing_its_decision_is_joined_later(tmp_path: Path) -> None:
     probe.stop()
     svc = _service(tmp_path, random_state=7)
     click = Event("r1", EventType.CLICKED, NOW, decision_id=did, event_id="early")
-    assert svc.ingest_events([click])["unknown_decision"] == 1
+    assert svc.ingest_events([click]).unknown_decision == 1
     _, batch = svc.decide(["r1"], NOW)
     assert batch.decision_ids[0] == did
     out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
-    assert out["rejoined"] == 1 and out["closed"] == 1
+    assert out.rejoined == 1 and out.closed == 1
     detail = svc.get_decision(did)
-    assert [e["event_id"] for e in detail["events"]] == ["early"]
-    assert detail["events"][0]["unknown_decision"] is False
-    cost = {None: 0.0, "web": 0.0, "in_app": 0.0}[
-        detail["action"]["channel"] if detail["action"] else None
-    ]
-    assert detail["reward"] == pytest.approx(0.05 - cost)
+    assert [e["event_id"] for e in detail.events] == ["early"]
+    assert detail.events[0]["unknown_decision"] is False
+    cost = {None: 0.0, "web": 0.0, "in_app": 0.0}[detail.action.channel if detail.action else None]
+    assert detail.reward == pytest.approx(0.05 - cost)
     svc.stop()
 
 
@@ -446,7 +444,7 @@ def test_a_guarded_policy_keeps_comparing_with_the_rules_as_it_serves(tmp_path: 
     assert policy.name == "guarded" and policy.rules == str(svc.settings.rules)
     svc.decide([f"c{i}" for i in range(40)], NOW)
     out = svc.learn(datetime(2026, 3, 20, tzinfo=UTC))
-    assert out["learned"] == 40
+    assert out.learned == 40
     # the decision log's raw signals let the rules decide again for the comparison
     learner = svc.serving.policy
     assert learner.comparison()["decisions"] == pytest.approx(40, rel=1e-3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -32,7 +33,7 @@ def create_key(
     service: DecisionService = Depends(get_service),  # noqa: B008
 ) -> Any:
     """Create an API key for a role; the key is shown once and stored hashed."""
-    return service.create_key(body.role, who.key_id)
+    return asdict(service.create_key(body.role, who.key_id))
 
 
 @router.delete(
@@ -67,7 +68,7 @@ def promote(
     service: DecisionService = Depends(get_service),  # noqa: B008
 ) -> Any:
     """Serve another model (MLflow model URI, saved policy directory or policy spec)."""
-    return service.promote(body.model_uri, who.key_id)
+    return asdict(service.promote(body.model_uri, who.key_id))
 
 
 @router.post(
@@ -80,4 +81,4 @@ def learn(
 ) -> Any:
     """Run one step of the learning loop now: re-join events, close decisions whose
     window ended by ``now``, learn from them, snapshot the policy."""
-    return service.learn(body.now if body else None)
+    return asdict(service.learn(body.now if body else None))

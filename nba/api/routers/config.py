@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -72,7 +73,7 @@ def audit(
     service: DecisionService = Depends(get_service),  # noqa: B008
 ) -> Any:
     """Configuration changes, newest first: who, when, before and after."""
-    return {"entries": service.audit(target, limit)}
+    return {"entries": [asdict(e) for e in service.audit(target, limit)]}
 
 
 @router.post(
@@ -92,4 +93,4 @@ def guardrails_dry_run(
 ) -> Any:
     """How a proposed rule set would change decisions for a sample of recent customers
     (nothing is stored or counted)."""
-    return service.guardrails_dry_run(body.guardrails, body.sample, body.now)
+    return service.guardrails_dry_run(body.guardrails, body.sample, body.now).as_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ def get_customer(
     service: DecisionService = Depends(get_service),  # noqa: B008
 ) -> Any:
     """Attributes, consent, signals, recent decisions and events."""
-    return service.get_customer(customer_id, now)
+    return asdict(service.get_customer(customer_id, now))
 
 
 @router.put(
@@ -54,10 +55,12 @@ def put_customer(
     service: DecisionService = Depends(get_service),  # noqa: B008
 ) -> Any:
     """Set attributes, consent (per channel) and time zone; applies to the next decision."""
-    return service.put_customer(
-        customer_id,
-        attributes=body.attributes,
-        consent=body.consent,
-        timezone=body.timezone,
-        who=who.key_id,
+    return asdict(
+        service.put_customer(
+            customer_id,
+            attributes=body.attributes,
+            consent=body.consent,
+            timezone=body.timezone,
+            who=who.key_id,
+        )
     )

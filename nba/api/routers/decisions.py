@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -95,4 +96,4 @@ def get_decision(
 ) -> Any:
     """A logged decision, its joined events, its reward so far and whether its
     attribution window has closed."""
-    return service.get_decision(decision_id, now)
+    return asdict(service.get_decision(decision_id, now))

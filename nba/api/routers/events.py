@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -55,4 +56,4 @@ def post_events(
         )
         for e in body.events
     ]
-    return service.ingest_events(evs)
+    return asdict(service.ingest_events(evs))

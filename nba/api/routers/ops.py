@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ router = APIRouter(tags=["operations"])
 @router.get("/healthz", response_model=Health)
 def healthz(service: DecisionService = Depends(get_service)) -> Any:  # noqa: B008
     """Liveness (no key): which policy serves and whether the service is degraded."""
-    return service.health()
+    return asdict(service.health())
 
 
 @router.get(
@@ -55,4 +56,4 @@ def metrics(
 ) -> Any:
     """Decisions, contacts by channel, reward, conversions and unsubscribes per day,
     for served customers vs the global holdout."""
-    return service.metrics(days, now)
+    return asdict(service.metrics(days, now))
