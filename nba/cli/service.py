@@ -96,14 +96,20 @@ def export(
 ) -> None:
     """Export the decision log (closed decisions with their rewards)."""
     with user_errors():
-        from nba.exceptions import InputError
+        from nba.exceptions import InputError, NotFoundError
         from nba.service.export import logged_decisions
         from nba.settings import get_settings
-        from nba.store.db import Store
+        from nba.store.db import Store, missing_database
 
         if fmt not in ("parquet", "dsjson"):
             raise InputError(f"`--format`: expected parquet or dsjson, got {fmt!r}")
-        store = Store(get_settings().database_url)
+        url = get_settings().database_url
+        missing = missing_database(url)
+        if missing is not None:
+            raise NotFoundError(
+                f"`NBA_DATABASE_URL`: no database at {missing} (expected the service's database)"
+            )
+        store = Store(url, create=False)
         try:
             logs = logged_decisions(store)
         finally:

@@ -1,7 +1,7 @@
 """Decisions as JSON text, rendered straight from the batch's arrays and the runtime's
 precomputed fragments (no per-field objects): the decision endpoints' hot path.
 
-The text is the JSON of DESIGN.md's decision shape plus ``holdout`` and
+The text is the JSON of the decision shape of docs/contracts.md plus ``holdout`` and
 ``distribution``; ``tests/service/test_render.py`` checks it against a plain
 ``json.dumps`` of the same decisions.
 """
@@ -22,7 +22,7 @@ _FEW = 4  # decisions_json renders up to this many decisions row by row
 
 
 def decisions_json(rt: Runtime, batch: DecisionBatch, *, explain: bool = True) -> list[str]:
-    """The decisions as JSON objects (DESIGN.md's shape, plus ``holdout`` and
+    """The decisions as JSON objects (docs/contracts.md's shape, plus ``holdout`` and
     ``distribution``), rendered from the arrays without per-field objects.
 
     With ``explain=False`` the bulky ``suppressed`` and ``distribution``

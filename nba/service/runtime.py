@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from nba.catalog import Catalog
-from nba.exceptions import NBAError
+from nba.exceptions import NBAError, NotFoundError
 from nba.features.codec import SignalCodec
 from nba.features.encoding import Encoder
 from nba.goals import Goal, parse_goal
@@ -113,11 +113,21 @@ def compile_runtime(docs: dict[str, Any], versions: dict[str, int], head: int) -
 
 
 def load_runtime(conn: Connection) -> Runtime:
-    """The stored configuration's newest versions, compiled."""
+    """The stored configuration's newest versions, compiled.
+
+    Raises
+    ------
+    NotFoundError
+        When the database holds no configuration (no service has run on it).
+    """
     docs, versions = {}, {}
     for kind in CONFIG_KINDS:
         row = stored_config.latest_config(conn, kind)
-        assert row is not None
+        if row is None:
+            raise NotFoundError(
+                f"no {kind} is stored in this database: no service has run on it "
+                "(`NBA_DATABASE_URL` names the service's database)"
+            )
         docs[kind], versions[kind] = row.document, int(row.version)
     return compile_runtime(docs, versions, stored_config.config_head(conn))
 

@@ -25,13 +25,21 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from nba.exceptions import ConfigError
 from nba.store.schema import OBSOLETE_INDEXES, metadata
 
-__all__ = ["Store", "WriterBusy", "make_engine", "ping", "STARTUP_LOCK", "LEARNER_LOCK"]
+__all__ = [
+    "Store",
+    "WriterBusy",
+    "make_engine",
+    "ping",
+    "missing_database",
+    "STARTUP_LOCK",
+    "LEARNER_LOCK",
+]
 
 #: :meth:`Store.write_now`: how long it tries to start its transaction, and how often.
 #: SQLite's own busy handler sleeps at least 1 ms between tries, whereas a background
@@ -120,6 +128,24 @@ def make_engine(url: str, *, busy_timeout: float = 30.0, autocheckpoint: bool = 
     raise ConfigError(
         f"`NBA_DATABASE_URL`: expected a sqlite:/// or postgresql:// URL, got {url!r}"
     )
+
+
+def missing_database(url: str) -> str | None:
+    """The path of a SQLite ``url``'s file when it does not exist, else None: a reader
+    (``nba export``) must not create an empty database where the user mistyped one.
+
+    Examples
+    --------
+    >>> missing_database("sqlite:////nonexistent/nba.db")
+    '/nonexistent/nba.db'
+    >>> missing_database("sqlite://") is None, missing_database("postgresql://h/db") is None
+    (True, True)
+    """
+    parsed = make_url(url)
+    path = parsed.database
+    if not parsed.drivername.startswith("sqlite") or path in (None, "", ":memory:"):
+        return None
+    return None if os.path.exists(path) else path
 
 
 class Store:

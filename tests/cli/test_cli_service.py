@@ -266,3 +266,21 @@ def test_an_export_replaces_the_file_with_the_usual_mode(decided: str, tmp_path:
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.parquet", "nba.db"]
+
+
+def test_export_without_the_services_database_is_one_error_line(
+    db_env: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "log.parquet"
+    db = Path(db_env.removeprefix("sqlite:///"))
+    res = CliRunner().invoke(app, ["export", "--format", "parquet", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip() == (
+        f"error: `NBA_DATABASE_URL`: no database at {db} (expected the service's database)"
+    )
+    assert not db.exists() and not out.exists()  # nothing created where the user mistyped
+    Store(db_env).dispose()  # a database, but no service ever ran on it
+    res = CliRunner().invoke(app, ["export", "--format", "parquet", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith("error: no catalog is stored in this database")
+    assert not out.exists()
