@@ -27,7 +27,7 @@ import numpy as np
 from nba.catalog import load_catalog
 from nba.events import EVENT_CODES, EventType
 from nba.features.encoding import Encoder
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 from nba.guardrails import Guardrails, load_guardrails
 from nba.pipeline import Decider
 from nba.policies.base import LoggedBatch

@@ -20,7 +20,8 @@ from nba.catalog import Catalog
 from nba.decision import Decision
 from nba.features.context import Context
 from nba.features.encoding import Encoder
-from nba.features.signals import CustomerStates, Signals
+from nba.features.signals import Signals
+from nba.features.state import CustomerStates
 from nba.guardrails.evaluate import GuardrailResult, Guardrails
 from nba.policies.base import Policy
 from nba.sampling import sample_actions

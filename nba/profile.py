@@ -24,7 +24,7 @@ from nba.catalog import Catalog
 from nba.config import load_document, validate
 from nba.events import Event, EventType, parse_timestamp
 from nba.exceptions import ProfileError
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 
 __all__ = ["CustomerProfile", "load_profile", "parse_profile", "states_from_profiles"]
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from nba.catalog import CONTENT_TYPES, STAGES, Catalog
 from nba.events import Event, EventType
-from nba.features.signals import CustomerStates, Signals
+from nba.features.signals import Signals
+from nba.features.state import CustomerStates
 from nba.guardrails import Guardrails, holdout_draw, parse_guardrails
 from nba.guardrails.rules import (
     Budget,

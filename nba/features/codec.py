@@ -35,7 +35,7 @@ class SignalCodec:
     --------
     >>> from datetime import UTC
     >>> from nba.catalog import Catalog
-    >>> from nba.features.signals import CustomerStates
+    >>> from nba.features.state import CustomerStates
     >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
     ...                          "messages": [{"id": "hi", "stages": ["awareness"]}],
     ...                          "attributes": {"tier": {"type": "categorical",
@@ -114,7 +114,7 @@ class SignalColumns:
     Examples
     --------
     >>> from datetime import UTC
-    >>> from nba.features.signals import CustomerStates
+    >>> from nba.features.state import CustomerStates
     >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
     ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
     >>> sig = CustomerStates(cat, ["c"]).signals(datetime(2026, 1, 1, tzinfo=UTC))

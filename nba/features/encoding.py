@@ -45,7 +45,7 @@ class Encoder:
     --------
     >>> from datetime import UTC, datetime
     >>> from nba.catalog import Catalog
-    >>> from nba.features.signals import CustomerStates
+    >>> from nba.features.state import CustomerStates
     >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
     ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
     >>> enc = Encoder(cat)

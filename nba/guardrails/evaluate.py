@@ -154,7 +154,7 @@ class Guardrails:
     --------
     >>> from datetime import UTC, datetime
     >>> from nba.catalog import Catalog
-    >>> from nba.features.signals import CustomerStates
+    >>> from nba.features.state import CustomerStates
     >>> from nba.guardrails.rules import parse_guardrails
     >>> cat = Catalog.from_dict({"channels": [{"id": "sms", "content_types": ["plain"]}],
     ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})

@@ -19,7 +19,7 @@ import numpy as np
 from nba.catalog import Catalog
 from nba.clock import DAY
 from nba.exceptions import BusyError, NBAError
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 from nba.pipeline import Decider, DecisionBatch
 from nba.store import budgets, customers
 from nba.store import decisions as stored_decisions

@@ -1,6 +1,6 @@
 """The simulator: customers, days, opportunities, responses — through the real pipeline.
 
-The simulator owns one :class:`~nba.features.signals.CustomerStates` table
+The simulator owns one :class:`~nba.features.state.CustomerStates` table
 for every customer and folds the events it emits into it (the same code the
 service uses), so policies see exactly the signals production would compute.
 A caller loops::
@@ -24,7 +24,7 @@ import numpy as np
 
 from nba.clock import DAY, HOUR
 from nba.events import EVENT_CODES, Event, EventType
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 from nba.goals import join_rewards
 from nba.guardrails import Guardrails
 from nba.pipeline import Decider, DecisionBatch

@@ -1,5 +1,5 @@
 """Customers: their stored profile, and their history (events and recorded contacts)
-read as arrays to build :class:`~nba.features.signals.CustomerStates` from.
+read as arrays to build :class:`~nba.features.state.CustomerStates` from.
 
 Every function takes an open :class:`sqlalchemy.Connection` inside a transaction
 opened by :class:`nba.store.Store` (``write()`` or ``read()``), so a caller composes
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, update
 
 from nba.catalog import Catalog
 from nba.events import EVENT_CODES, EventType
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 from nba.store._sql import CHUNK, chunks, fetch, mark, marks, raw_in, run_many
 from nba.store.schema import customers
 

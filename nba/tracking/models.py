@@ -66,7 +66,7 @@ def signals_frame(signals: Signals) -> pd.DataFrame:
     Examples
     --------
     >>> from nba.catalog import Catalog
-    >>> from nba.features.signals import CustomerStates
+    >>> from nba.features.state import CustomerStates
     >>> cat = Catalog.from_dict({"channels": [{"id": "email", "content_types": ["plain"]}],
     ...                          "messages": [{"id": "hi", "stages": ["awareness"]}]})
     >>> df = signals_frame(CustomerStates(cat, ["a"]).signals(datetime(2026, 1, 1, tzinfo=UTC)))

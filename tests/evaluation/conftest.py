@@ -9,7 +9,7 @@ import pytest
 
 from nba.catalog import Catalog
 from nba.evaluation import LoggedDecisions, synthetic_logs
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 from nba.guardrails import Guardrails
 from nba.pipeline import Decider
 from nba.policies.random import RandomPolicy

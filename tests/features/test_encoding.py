@@ -9,7 +9,7 @@ import numpy as np
 from nba.catalog import STAGES, Catalog
 from nba.events import EVENT_CODES, EventType
 from nba.features.encoding import Encoder
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 

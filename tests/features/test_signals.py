@@ -13,7 +13,8 @@ from nba.catalog import STAGES, Catalog
 from nba.events import Event, EventType
 from nba.exceptions import ProfileError
 from nba.features.encoding import Encoder
-from nba.features.signals import NEVER_DAYS, CustomerStates, signal_definitions
+from nba.features.signals import NEVER_DAYS, signal_definitions
+from nba.features.state import CustomerStates
 from nba.profile import parse_profile, states_from_profiles
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from nba.catalog import Catalog
 from nba.events import EVENT_CODES, Event, EventType
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 from nba.guardrails import Guardrails, holdout_draw, parse_guardrails
 from nba.guardrails.evaluate import _holdout_below
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nba.config import load_document
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 from nba.pipeline import Decider
 from nba.policies.spec import make_policy
 from nba.service import render

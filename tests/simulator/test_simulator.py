@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from nba.exceptions import ConfigError
-from nba.features.signals import CustomerStates
+from nba.features.state import CustomerStates
 from nba.policies.spec import make_policy
 from nba.settings import EXAMPLE_DIR
 from nba.simulator import (

@@ -224,7 +224,7 @@ def test_history_builds_the_same_states_as_the_events(store: Store, catalog: Cat
 
 def test_history_folds_contacts_and_events_like_the_events_one_by_one(tmp_path: Path) -> None:
     from nba.events import Event, EventType
-    from nba.features.signals import CustomerStates
+    from nba.features.state import CustomerStates
 
     svc = _service(tmp_path)
     catalog = svc.runtime.catalog
