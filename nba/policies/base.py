@@ -228,6 +228,15 @@ class Policy(ABC):
         """The hyperparameters ``policy.json`` holds, from which the class is rebuilt."""
         return self.get_params()
 
+    @classmethod
+    def _from_saved_params(cls, params: dict[str, Any]) -> Self:
+        """The policy rebuilt from the hyperparameters ``policy.json`` holds.
+
+        A class whose saved hyperparameters changed shape reads the older
+        shapes here, so that policies saved by earlier versions still load.
+        """
+        return cls(**params)
+
     def _save_state(self, out: Path) -> None:
         state = {k: v for k, v in vars(self).items() if k.endswith("_")}
         with open(out / "state.pkl", "wb") as f:

@@ -65,6 +65,7 @@ from nba.policies.base import (
     is_real,
 )
 from nba.policies.registry import load_policy
+from nba.policies.spec import make_policy
 
 __all__ = ["GuardedPolicy"]
 
@@ -293,6 +294,26 @@ class GuardedPolicy(Policy):
         the challenger is saved in ``challenger/`` by :meth:`_save_state`."""
         rules = load_document(Path(self.rules)) if isinstance(self.rules, str) else self.rules
         return {**self.get_params(), "challenger": None, "rules": rules}
+
+    @classmethod
+    def _from_saved_params(cls, params: dict[str, Any]) -> Self:
+        """Also read a guard saved before the challenger was a policy object.
+
+        Such a ``policy.json`` holds the challenger's spec (``"linucb:alpha=0.1"``)
+        and a ``random_state`` for it: the challenger is built from them, as
+        the guard then did, and replaced by the saved one if ``challenger/``
+        holds it (:meth:`_load_state`).
+        """
+        spec = params.get("challenger")
+        if not isinstance(spec, str):
+            return super()._from_saved_params(params)
+        rest = {k: v for k, v in params.items() if k not in ("challenger", "random_state")}
+        challenger = make_policy(
+            spec, random_state=params.get("random_state"), rules=params.get("rules")
+        )
+        policy = cls(challenger=challenger, **rest)
+        policy._challenger_spec = spec
+        return policy
 
     def _save_state(self, out: Path) -> None:
         inner, _ = self._parts()

@@ -206,6 +206,6 @@ def load_policy(path: str | Path) -> Policy:
     except (OSError, json.JSONDecodeError) as exc:
         raise PolicyError(f"{src}: not a saved nba policy ({exc})") from None
     klass = policy_class(meta["name"])
-    policy = klass(**meta["params"])
+    policy = klass._from_saved_params(meta["params"])
     policy._load_state(src)
     return policy

@@ -6,15 +6,18 @@ the rules (and so the guard) need; these tests use simulator logs instead.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from nba.config import load_document
 from nba.evaluation.logs import LoggedDecisions
 from nba.exceptions import PolicyError, PolicySpecError
 from nba.experiment import ExperimentError, load_experiment
-from nba.policies.base import LoggedBatch, Policy, uniform
+from nba.policies.base import POLICY_FILE, LoggedBatch, Policy, uniform
 from nba.policies.guarded import GuardedPolicy
 from nba.policies.linear import LinUCB
 from nba.policies.random import RandomPolicy
@@ -174,4 +177,39 @@ def test_on_the_simulator_a_random_challenger_costs_little(logs: LoggedDecisions
     np.testing.assert_array_equal(
         loaded.predict_proba(batch.context, batch.allowed),
         guarded.predict_proba(batch.context, batch.allowed),
+    )
+
+
+def test_a_guard_saved_before_phase_1_loads(tmp_path: Path, logs: LoggedDecisions) -> None:
+    """Its ``policy.json`` held the challenger's spec and a ``random_state`` for it."""
+    params = {
+        "challenger": "linucb:alpha=0.1",
+        "rules": load_document(Path(RULES)),
+        "budget": 0.05,
+        "probe": 0.02,
+        "confidence": 0.9,
+        "half_life": 1000,
+        "random_state": 3,
+    }
+    meta = {"name": "guarded", "params": params, "version": "0"}
+    (tmp_path / POLICY_FILE).write_text(json.dumps(meta))
+    p = load_policy(tmp_path)
+    assert isinstance(p, GuardedPolicy) and isinstance(p.challenger, LinUCB)
+    assert p.challenger.get_params() == {"alpha": 0.1, "ridge": 1.0, "random_state": 3}
+    assert (p.budget, p.probe, p.confidence, p.half_life) == (0.05, 0.02, 0.9, 1000)
+    assert p.spec == "linucb:alpha=0.1,guard=true"
+    batch = logs.batch.take(np.arange(500))
+    probs = p.partial_fit(batch).predict_proba(batch.context, batch.allowed)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+
+    # with the learned challenger and the comparison saved next to it, as the old save did
+    learned = LinUCB(alpha=0.1, random_state=3).partial_fit(batch)
+    learned.save(tmp_path / "challenger")
+    (tmp_path / "guard.json").write_text(json.dumps({"share": 0.3, "stats": [1.0] * 5, "n": 7}))
+    again = load_policy(tmp_path)
+    assert again.share_ == 0.3 and again.n_examples_ == 7
+    assert again.spec == "linucb:alpha=0.1,guard=true"
+    np.testing.assert_array_equal(
+        again.challenger.predict_proba(batch.context, batch.allowed),
+        learned.predict_proba(batch.context, batch.allowed),
     )
