@@ -17,18 +17,42 @@ NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 def _population(catalog: Catalog, n: int, seed: int) -> CustomerStates:
     rng = np.random.default_rng(seed)
     n_ch = len(catalog.channels)
-    attrs = {a: rng.choice(np.array([*spec.values, "unknown"], dtype=object), n)
-             for a, spec in catalog.attributes.items() if spec.type == "categorical"}
-    states = CustomerStates(catalog, [f"c{i}" for i in range(n)],
-                            consent=rng.random((n, n_ch)) < 0.7, attributes=attrs,
-                            timezones=rng.choice(["UTC", "Asia/Tokyo", "America/Denver"], n))
+    attrs = {
+        a: rng.choice(np.array([*spec.values, "unknown"], dtype=object), n)
+        for a, spec in catalog.attributes.items()
+        if spec.type == "categorical"
+    }
+    states = CustomerStates(
+        catalog,
+        [f"c{i}" for i in range(n)],
+        consent=rng.random((n, n_ch)) < 0.7,
+        attributes=attrs,
+        timezones=rng.choice(["UTC", "Asia/Tokyo", "America/Denver"], n),
+    )
     k = 8 * n
-    codes = rng.choice([EVENT_CODES[t] for t in (EventType.SENT, EventType.OPENED,
-                                                 EventType.CLICKED, EventType.PAGE_VIEW,
-                                                 EventType.PURCHASE, EventType.CART_ADD)], k)
+    codes = rng.choice(
+        [
+            EVENT_CODES[t]
+            for t in (
+                EventType.SENT,
+                EventType.OPENED,
+                EventType.CLICKED,
+                EventType.PAGE_VIEW,
+                EventType.PURCHASE,
+                EventType.CART_ADD,
+            )
+        ],
+        k,
+    )
     ts = (NOW - timedelta(days=120)).timestamp() + rng.random(k) * 120 * 86400 - 3600
-    states.apply_arrays(rng.integers(0, n, k), ts, codes, rng.integers(0, n_ch, k),
-                        rng.integers(0, len(catalog.messages), k), rng.random(k) * 50)
+    states.apply_arrays(
+        rng.integers(0, n, k),
+        ts,
+        codes,
+        rng.integers(0, n_ch, k),
+        rng.integers(0, len(catalog.messages), k),
+        rng.random(k) * 50,
+    )
     return states
 
 
@@ -43,18 +67,30 @@ def test_one_customer_is_a_batch_of_one(catalog: Catalog) -> None:
 
 
 def test_columns_follow_the_feature_names() -> None:
-    cat = Catalog.from_dict({
-        "channels": [{"id": "email", "content_types": ["plain"]},
-                     {"id": "web", "content_types": ["plain"], "requires_consent": False}],
-        "messages": [{"id": "hi", "stages": ["awareness"]}],
-        "attributes": {"tier": {"type": "categorical", "values": ["gold", "silver"]},
-                       "age": {"type": "numeric", "default": 40.0},
-                       "device": {"type": "categorical", "values": ["mobile", "desktop"]},
-                       "score": {"type": "numeric", "default": 0.5}},
-    })
-    states = CustomerStates(cat, ["a", "b"], consent=np.array([[True, True], [False, True]]),
-                            attributes={"tier": np.array(["silver", "bronze"], dtype=object),
-                                        "age": np.array([31.0, 52.0])})
+    cat = Catalog.from_dict(
+        {
+            "channels": [
+                {"id": "email", "content_types": ["plain"]},
+                {"id": "web", "content_types": ["plain"], "requires_consent": False},
+            ],
+            "messages": [{"id": "hi", "stages": ["awareness"]}],
+            "attributes": {
+                "tier": {"type": "categorical", "values": ["gold", "silver"]},
+                "age": {"type": "numeric", "default": 40.0},
+                "device": {"type": "categorical", "values": ["mobile", "desktop"]},
+                "score": {"type": "numeric", "default": 0.5},
+            },
+        }
+    )
+    states = CustomerStates(
+        cat,
+        ["a", "b"],
+        consent=np.array([[True, True], [False, True]]),
+        attributes={
+            "tier": np.array(["silver", "bronze"], dtype=object),
+            "age": np.array([31.0, 52.0]),
+        },
+    )
     del states.attributes["device"], states.attributes["score"]  # signals without them
     sig = states.signals(NOW)
     enc = Encoder(cat)

@@ -18,33 +18,54 @@ from nba.features.state import CustomerStates
 from nba.profile import parse_profile, states_from_profiles
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-TYPES = [EventType.SENT, EventType.OPENED, EventType.CLICKED, EventType.PAGE_VIEW,
-         EventType.PURCHASE, EventType.CART_ADD, EventType.COMPLAINT,
-         EventType.UNSUBSCRIBED, EventType.CONSENT_CHANGED]
+TYPES = [
+    EventType.SENT,
+    EventType.OPENED,
+    EventType.CLICKED,
+    EventType.PAGE_VIEW,
+    EventType.PURCHASE,
+    EventType.CART_ADD,
+    EventType.COMPLAINT,
+    EventType.UNSUBSCRIBED,
+    EventType.CONSENT_CHANGED,
+]
 
 
 def _events(draw_ids: list[int], draws: list[tuple], catalog: Catalog) -> list[Event]:
     out = []
     for cust, (t, minutes, ch, msg, value, flag) in zip(draw_ids, draws, strict=True):
         etype = TYPES[t]
-        channel = catalog.channel_ids[ch] if etype not in (EventType.PAGE_VIEW,
-                                                            EventType.PURCHASE,
-                                                            EventType.CART_ADD) else None
-        out.append(Event(
-            customer_id=f"c{cust}", type=etype, timestamp=T0 + timedelta(minutes=minutes),
-            channel=channel, message_id=catalog.message_ids[msg] if etype == EventType.SENT
-            else None, value=value, properties={"consent": flag},
-        ))
+        channel = (
+            catalog.channel_ids[ch]
+            if etype not in (EventType.PAGE_VIEW, EventType.PURCHASE, EventType.CART_ADD)
+            else None
+        )
+        out.append(
+            Event(
+                customer_id=f"c{cust}",
+                type=etype,
+                timestamp=T0 + timedelta(minutes=minutes),
+                channel=channel,
+                message_id=catalog.message_ids[msg] if etype == EventType.SENT else None,
+                value=value,
+                properties={"consent": flag},
+            )
+        )
     return sorted(out, key=lambda e: e.timestamp)
 
 
-event_draw = st.tuples(st.integers(0, len(TYPES) - 1), st.integers(0, 150 * 24 * 60),
-                       st.integers(0, 4), st.integers(0, 10), st.floats(0, 200), st.booleans())
+event_draw = st.tuples(
+    st.integers(0, len(TYPES) - 1),
+    st.integers(0, 150 * 24 * 60),
+    st.integers(0, 4),
+    st.integers(0, 10),
+    st.floats(0, 200),
+    st.booleans(),
+)
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 3), event_draw), max_size=60),
-       st.integers(0, 160 * 24))
+@given(st.lists(st.tuples(st.integers(0, 3), event_draw), max_size=60), st.integers(0, 160 * 24))
 def test_one_event_at_a_time_equals_arrays_equals_one_customer_tables(
     catalog: Catalog, draws: list, hours: int
 ) -> None:
@@ -78,8 +99,15 @@ def test_windows_and_recency(catalog: Catalog) -> None:
     st_ = CustomerStates(catalog, ["c"])
     now = datetime(2026, 3, 31, 12, tzinfo=UTC)
     for days_ago in (0, 3, 10, 45, 120):
-        st_.apply(Event("c", EventType.SENT, now - timedelta(days=days_ago), channel="email",
-                        message_id="welcome"))
+        st_.apply(
+            Event(
+                "c",
+                EventType.SENT,
+                now - timedelta(days=days_ago),
+                channel="email",
+                message_id="welcome",
+            )
+        )
     st_.apply(Event("c", EventType.PURCHASE, now - timedelta(days=20), value=40.0))
     sig = st_.signals(now)
     assert sig["email_sends_1d"][0] == 1
@@ -101,8 +129,9 @@ def test_unsubscribe_and_consent_apply_at_once(catalog: Catalog, now: datetime) 
     st_.apply(Event("c", EventType.UNSUBSCRIBED, now - timedelta(hours=1), channel="sms"))
     sig = st_.signals(now)
     assert sig["sms_consent"][0] == 0.0 and sig["email_consent"][0] == 1.0
-    st_.apply(Event("c", EventType.CONSENT_CHANGED, now, channel="sms",
-                    properties={"consent": True}))
+    st_.apply(
+        Event("c", EventType.CONSENT_CHANGED, now, channel="sms", properties={"consent": True})
+    )
     assert st_.signals(now)["sms_consent"][0] == 1.0
     st_.apply(Event("c", EventType.UNSUBSCRIBED, now))  # no channel: everything
     assert st_.signals(now).consent[0].sum() == 0
