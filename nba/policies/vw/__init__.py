@@ -54,6 +54,12 @@ The tests check that these paths give the same probabilities and the same
 learned model as VW's plain text path for every algorithm. Because the
 cached examples are mutated while VW works on them, calls into one policy
 are serialised with a lock.
+
+Where things live: the hyperparameters and VW's command line in
+:mod:`~nba.policies.vw.flags`, VW's text format in
+:mod:`~nba.policies.vw.examples`, the workspace, its parsed examples and its
+ownership (open, close, save, load) in :mod:`~nba.policies.vw.workspace`,
+deciding and learning in :mod:`~nba.policies.vw.policy`.
 """
 
 from nba.policies.vw.examples import sanitize_feature_name

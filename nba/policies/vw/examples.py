@@ -20,7 +20,20 @@ from vowpalwabbit import Example
 from nba.catalog import ActionSpace
 from nba.exceptions import PolicyError
 
-__all__ = ["CONTEXT_NS", "ACTION_NS", "sanitize_feature_name"]
+__all__ = [
+    "CONTEXT_NS",
+    "ACTION_NS",
+    "sanitize_feature_name",
+    "fmt",
+    "context_names",
+    "shared_line",
+    "action_lines",
+    "ActionExamples",
+    "ContextHashes",
+    "row_pairs",
+    "row_frames",
+    "text_lines",
+]
 
 #: Namespaces: shared (context) and per-action features.
 CONTEXT_NS = "c"
@@ -42,7 +55,7 @@ def sanitize_feature_name(name: str) -> str:
     return _UNSAFE.sub("_", str(name)) or "_"
 
 
-def unique_names(names: Sequence[str]) -> list[str]:
+def _unique_names(names: Sequence[str]) -> list[str]:
     """Sanitised names, made unique by suffixing the column index on collisions."""
     out: list[str] = []
     seen: set[str] = set()
@@ -56,21 +69,41 @@ def unique_names(names: Sequence[str]) -> list[str]:
 
 
 def fmt(value: float) -> str:
-    # repr is the shortest string that round-trips the float64.
+    """``value`` as VW's text format takes it, exactly.
+
+    repr is the shortest string that round-trips the float64.
+
+    Examples
+    --------
+    >>> fmt(0.1), fmt(2)
+    ('0.1', '2.0')
+    """
     return repr(float(value))
 
 
-def label_text(cost: float, probability: float) -> str:
+def _label(cost: float, probability: float) -> str:
     return f"0:{fmt(cost)}:{fmt(probability)}"
 
 
 def context_names(feature_names: Sequence[str], d: int) -> list[str]:
+    """VW's names of ``d`` context columns: sanitised and unique, ``x<j>`` when not given.
+
+    Raises
+    ------
+    PolicyError
+        If there are names but not ``d`` of them.
+
+    Examples
+    --------
+    >>> context_names(["a b", "a_b"], 2), context_names((), 2)
+    (['a_b', 'a_b#1'], ['x0', 'x1'])
+    """
     if feature_names and len(feature_names) != d:
         raise PolicyError(
             f"VWPolicy: `context.feature_names` has {len(feature_names)} names "
             f"for {d} feature columns"
         )
-    return unique_names(feature_names or [f"x{j}" for j in range(d)])
+    return _unique_names(feature_names or [f"x{j}" for j in range(d)])
 
 
 def shared_line(names: Sequence[str], row: np.ndarray) -> str:
@@ -92,7 +125,7 @@ def action_lines(space: ActionSpace) -> list[str]:
         )
     if not np.isfinite(feats).all():
         raise PolicyError("VWPolicy: action features: expected finite values, got NaN or inf")
-    names = unique_names(space.feature_names)
+    names = _unique_names(space.feature_names)
     lines = []
     for row in feats:
         nz = np.flatnonzero(row)
@@ -176,7 +209,7 @@ def text_lines(
     lines = [shared_line(names, row)]
     for j in np.flatnonzero(allowed_row).tolist():
         if label is not None and label[0] == j:
-            lines.append(f"{label_text(label[1], label[2])} {action_lines[j]}")
+            lines.append(f"{_label(label[1], label[2])} {action_lines[j]}")
         else:
             lines.append(action_lines[j])
     return lines
