@@ -124,7 +124,7 @@ _DECISION: dict[str, Any] = {
 
 
 class DecisionOut(BaseModel):
-    """One decision (DESIGN.md's shape, plus ``holdout`` and ``distribution``)."""
+    """One decision (docs/contracts.md's shape, plus ``holdout`` and ``distribution``)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_DECISION]})
     decision_id: str = Field(
