@@ -129,6 +129,26 @@ def test_the_domain_imports_no_web_or_sql() -> None:
     assert bad == []
 
 
+def test_the_application_layer_speaks_neither_http_nor_sql() -> None:
+    """nba/service passes connections to nba/store; it builds no statement itself."""
+    bad = []
+    for name, (path, tree) in _modules().items():
+        if not name.startswith("nba.service"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(WEB_OR_SQL):
+                names = {a.name for a in node.names}
+                if not node.module.startswith("sqlalchemy") or names - {"Connection"}:
+                    bad.append(f"{path.relative_to(ROOT)}: from {node.module} import {names}")
+            elif isinstance(node, ast.Import):
+                bad += [
+                    f"{path.relative_to(ROOT)}: import {a.name}"
+                    for a in node.names
+                    if a.name.startswith(WEB_OR_SQL)
+                ]
+    assert bad == []
+
+
 @pytest.mark.parametrize("kind", ["module", "class"])
 def test_rooms_a_newcomer_can_read(kind: str) -> None:
     big = []

@@ -1,4 +1,5 @@
-"""The house stays tidy: ruff finds nothing to complain about, and the code is formatted."""
+"""The house stays tidy: ruff finds nothing to complain about, the code is formatted,
+and mypy finds the package's types consistent."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize(
     "command",
-    [["check", "nba", "tests", "benchmarks"], ["format", "--check", "."]],
-    ids=["lint", "format"],
+    [
+        ["ruff", "check", "nba", "tests", "benchmarks"],
+        ["ruff", "format", "--check", "."],
+        ["mypy", "nba"],
+    ],
+    ids=["lint", "format", "types"],
 )
-def test_ruff_is_clean(command: list[str]) -> None:
+def test_the_tools_find_nothing(command: list[str]) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "ruff", *command],
+        [sys.executable, "-m", *command],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -130,9 +130,8 @@ def make_policy(spec: str, **defaults: Any) -> Policy:
         return _build(spec, klass, params)
     # the challenger is built (its spec checked) now, then wrapped
     challenger = _build(spec, klass, params)
-    guarded = cast(
-        "GuardedPolicy", policy_class("guarded")(challenger=challenger, rules=defaults.get("rules"))
-    )
+    guard_class = cast("type[GuardedPolicy]", policy_class("guarded"))
+    guarded = guard_class(challenger=challenger, rules=defaults.get("rules"))
     # the challenger's spec as written, so that the guard's spec reads back the same
     name, _, rest = spec.partition(":")
     kept = [p for p in rest.split(",") if p.split("=")[0].strip() not in ("", "guard")]

@@ -120,7 +120,7 @@ class Metrics:
         }
         with self.store.read() as conn:
             drows = stored_decisions.decisions_between(conn, since, t)
-            erows = stored_events.outcome_events(conn, since, t, outcomes)
+            erows = stored_events.outcome_events(conn, since, t, list(outcomes))
         first: dict[str, float] = {}
         holdout: dict[str, bool] = {}
         for d in drows:  # in time order: the latest decision's flag wins
