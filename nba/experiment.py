@@ -31,6 +31,7 @@ import logging
 import math
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import tempfile
 from collections.abc import Callable
@@ -347,13 +348,18 @@ def run_experiment(
                 pool.join()
     except KeyboardInterrupt:
         result.interrupted = True
-    result.summary = summarize(result, loaded)
-    if track and result.runs:
-        from nba.tracking.experiment import track_experiment
+    try:
+        result.summary = summarize(result, loaded)
+        if track and result.runs:
+            from nba.tracking.experiment import track_experiment
 
-        result.summary["mlflow"] = track_experiment(result, loaded, tracking_uri=tracking_uri)
-    else:
-        result.summary["mlflow"] = None
+            result.summary["mlflow"] = track_experiment(result, loaded, tracking_uri=tracking_uri)
+        else:
+            result.summary["mlflow"] = None
+    finally:
+        # the saved policies served the champion's logging, which copied what it keeps
+        shutil.rmtree(save_root, ignore_errors=True)
+        result.saved_policies.clear()
     return result
 
 

@@ -160,3 +160,18 @@ def test_cli_simulate_writes_logs(tmp_path):
     logs = read_logs(out)
     assert len(logs) == doc["decisions"]
     assert logs.expected_reward is not None
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_experiment_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    import tempfile
+
+    config = _config(tmp_path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = run_experiment(config, track=False, workers=workers)
+    assert result.runs
+    assert list(scratch.iterdir()) == []

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,14 @@ def service_tour(workdir: Path | None = None, *, champion_lookup: bool = True) -
     NBAError
         If the service does not start or answers an error.
     """
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="nba-demo-service-"))
+    with ExitStack() as stack:
+        if workdir is None:  # the demo's own: gone with the tour
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="nba-demo-service-"))
+            workdir = Path(tmp)
+        return _tour(workdir, champion_lookup)
+
+
+def _tour(workdir: Path, champion_lookup: bool) -> dict[str, Any]:
     key = secrets.token_urlsafe(32)
     with _serving(workdir, key, champion_lookup) as url:
         health = _call(url, key, "GET", "/healthz")

@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -95,7 +96,20 @@ def check_spec(spec: str) -> tuple[type[Policy], dict[str, Any], bool]:
                 f"policy spec `{spec}`: unknown parameter `{key}` for `{name}`; "
                 f"expected one of {', '.join(accepted) or '(none)'}"
             )
+    # a value is text where the parameter is text: `constant:action=none` names an action
+    # called "none", it does not mean Python's None
+    signature = inspect.signature(klass.__init__).parameters
+    for key, raw in _raw_values(spec).items():
+        if key in params and signature[key].annotation in (str, "str"):
+            params[key] = raw
     return klass, params, guard
+
+
+def _raw_values(spec: str) -> dict[str, str]:
+    """The spec's parameters as written (``parse_spec`` has checked their form)."""
+    _, _, rest = spec.strip().partition(":")
+    pairs = (part.partition("=") for part in rest.split(",")) if rest else ()
+    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 def make_policy(spec: str, **defaults: Any) -> Policy:

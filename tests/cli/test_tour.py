@@ -24,3 +24,14 @@ def test_the_demo_goes_through_the_loop_an_application_goes_through(tmp_path: Pa
     if decision["action"] is not None:  # a click: 0.05 in the example goal, minus the send
         assert detail["reward"] == pytest.approx(0.05 - costs[decision["action"]["channel"]])
     assert (tmp_path / "nba.db").exists()
+
+
+def test_the_demo_service_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    tour = service_tour(champion_lookup=False)
+    assert tour["learn"]["closed"] == 1
+    assert list(tmp_path.iterdir()) == []

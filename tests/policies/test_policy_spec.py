@@ -99,3 +99,9 @@ def test_out_of_range_values_are_refused_when_the_spec_is_built(spec: str, messa
 def test_a_guarded_spec_checks_its_challenger_values() -> None:
     with pytest.raises(PolicyError, match=r"`alpha` must be a finite number >= 0, got nan"):
         make_policy("linucb:alpha=nan,guard=true")
+
+
+@pytest.mark.parametrize("value", ["none", "null", "12", "true", "0.5"])
+def test_a_text_parameter_keeps_its_text(value: str) -> None:
+    # an action id that reads like a number, a boolean or None is still that id
+    assert make_policy(f"constant:action={value}").action == value
