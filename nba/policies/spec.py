@@ -46,8 +46,14 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     PolicySpecError
         If a parameter is not of the form ``key=value``.
     """
+    name, raw = _split(spec)
+    return name, {key: _coerce(value) for key, value in raw.items()}
+
+
+def _split(spec: str) -> tuple[str, dict[str, str]]:
+    """A spec's name and its parameters as written."""
     name, _, rest = spec.strip().partition(":")
-    params: dict[str, Any] = {}
+    params: dict[str, str] = {}
     if rest:
         for part in rest.split(","):
             key, eq, value = part.partition("=")
@@ -55,7 +61,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
                 raise PolicySpecError(
                     f"policy spec `{spec}`: parameter `{part}` is not of the form key=value"
                 )
-            params[key.strip()] = _coerce(value.strip())
+            params[key.strip()] = value.strip()
     return name.strip(), params
 
 
@@ -78,7 +84,8 @@ def check_spec(spec: str) -> tuple[type[Policy], dict[str, Any], bool]:
     >>> check_spec("linucb:alpha=0.5,guard=true")[1:]
     ({'alpha': 0.5}, True)
     """
-    name, params = parse_spec(spec)
+    name, raw = _split(spec)
+    params = {key: _coerce(value) for key, value in raw.items()}
     klass = policy_class(name)
     guard = params.pop("guard", False)
     if not isinstance(guard, bool):
@@ -99,17 +106,10 @@ def check_spec(spec: str) -> tuple[type[Policy], dict[str, Any], bool]:
     # a value is text where the parameter is text: `constant:action=none` names an action
     # called "none", it does not mean Python's None
     signature = inspect.signature(klass.__init__).parameters
-    for key, raw in _raw_values(spec).items():
+    for key, value in raw.items():
         if key in params and signature[key].annotation in (str, "str"):
-            params[key] = raw
+            params[key] = value
     return klass, params, guard
-
-
-def _raw_values(spec: str) -> dict[str, str]:
-    """The spec's parameters as written (``parse_spec`` has checked their form)."""
-    _, _, rest = spec.strip().partition(":")
-    pairs = (part.partition("=") for part in rest.split(",")) if rest else ()
-    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 def make_policy(spec: str, **defaults: Any) -> Policy:
